@@ -1,0 +1,67 @@
+package actions
+
+import "time"
+
+// Action is one event in the store's total order. Transport and middleware
+// fill it in; the store assigns Seq; reducers read it and never change it.
+//
+// Everything a reducer needs that is not a pure function of the state (the
+// time, generated ids) is a field of the action, so that replaying the same
+// actions always rebuilds the same state.
+type Action struct {
+	// Seq is the position of the action in the store's total order, assigned
+	// by the store when the action is applied. Zero until then.
+	Seq uint64
+	// ID identifies the action uniquely; set by the stamp middleware.
+	ID string
+	// Type names what happened, for example TypeWriteMessage.
+	Type string
+	// Room is the chat room the action belongs to.
+	Room string
+	// Session identifies the socket the action came from (or is about).
+	Session string
+	// User is the user id the action is about, when known.
+	User string
+	// At is when the action entered the server; set by the stamp middleware.
+	At time.Time
+	// Payload holds the type's own fields: one of the payload types of this
+	// package (Connect, WriteMessage, Expire), or nil.
+	Payload any
+}
+
+// The chat action types.
+const (
+	// TypeOpenSession: a socket was accepted in Room; it is establishing a
+	// connection. No payload.
+	TypeOpenSession = "session/open"
+	// TypeConnect: the socket Session identified itself as User. Payload Connect.
+	TypeConnect = "session/connect"
+	// TypeCloseSession: the socket Session closed. No payload.
+	TypeCloseSession = "session/close"
+	// TypeWriteMessage: the user of Session posted a message. Payload WriteMessage.
+	TypeWriteMessage = "message/write"
+	// TypeExpirePresence: User's grace period in Room ran out. Payload Expire.
+	TypeExpirePresence = "presence/expire"
+)
+
+// Connect is the payload of TypeConnect.
+type Connect struct {
+	// Username is the name the user gave in `connecting`.
+	Username string
+}
+
+// WriteMessage is the payload of TypeWriteMessage.
+type WriteMessage struct {
+	// Message is the text to post.
+	Message string
+	// ClientID is the client's optional idempotency key.
+	ClientID string
+}
+
+// Expire is the payload of TypeExpirePresence.
+type Expire struct {
+	// Since is the Seq of the TypeCloseSession action that closed the user's
+	// last socket in the room. The expiry applies only if the user has had no
+	// socket in the room since then.
+	Since uint64
+}

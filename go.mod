@@ -1,0 +1,17 @@
+module github.com/statecast/statecast
+
+go 1.26.8
+
+require (
+	github.com/benbjohnson/immutable v0.4.3
+	github.com/coder/websocket v1.8.15
+	github.com/google/uuid v1.6.0
+	github.com/rs/zerolog v1.35.1
+)
+
+require (
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	golang.org/x/exp v0.0.0-20220518171630-0b5c67f07fdf // indirect
+	golang.org/x/sys v0.29.0 // indirect
+)

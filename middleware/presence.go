@@ -1,0 +1,136 @@
+package middleware
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+)
+
+// DefaultGrace is how long a user stays in a room's user list after its last
+// socket there closed.
+const DefaultGrace = time.Second
+
+// ChatStore is the part of the store that Presence uses.
+type ChatStore interface {
+	GetState() chat.State
+	Dispatch(ctx context.Context, a *actions.Action) error
+}
+
+// Presence keeps the grace timers: when a user's last socket in a room
+// closes, it waits the grace period and then dispatches
+// actions.TypeExpirePresence, which removes the user from the list unless a
+// socket of the user came back. The timer lives here, not in the reducer,
+// so a replay needs no timers: the expiry is an action in the log.
+//
+// Install Middleware last among the built-ins (it acts on applied actions),
+// and call Close when shutting down, before closing the store.
+type Presence struct {
+	store ChatStore
+	grace time.Duration
+	log   zerolog.Logger
+
+	mu     sync.Mutex
+	timers map[presenceKey]*time.Timer
+	closed bool
+	firing sync.WaitGroup
+}
+
+type presenceKey struct{ room, user string }
+
+// NewPresence returns grace timers for s. A grace of zero or less means
+// DefaultGrace.
+func NewPresence(s ChatStore, grace time.Duration, log zerolog.Logger) *Presence {
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	return &Presence{store: s, grace: grace, log: log, timers: map[presenceKey]*time.Timer{}}
+}
+
+// Middleware starts a timer after each applied TypeCloseSession that left
+// its user without sockets in the room, and cancels the user's timer when a
+// socket of the user connects again. a.User must name the closed socket's user.
+func (p *Presence) Middleware() store.Middleware {
+	return func(next store.Dispatch) store.Dispatch {
+		return func(ctx context.Context, a *actions.Action) error {
+			err := next(ctx, a)
+			if err != nil || a.User == "" {
+				return err
+			}
+			switch a.Type {
+			case actions.TypeConnect:
+				p.cancel(presenceKey{a.Room, a.User})
+			case actions.TypeCloseSession:
+				p.schedule(a)
+			}
+			return nil
+		}
+	}
+}
+
+// schedule starts the grace timer if a left its user's presence in grace.
+func (p *Presence) schedule(a *actions.Action) {
+	room := p.store.GetState().Room(a.Room)
+	if room == nil {
+		return
+	}
+	pr, ok := room.Presence(a.User)
+	if !ok || pr.Sockets > 0 || pr.LeftAt != a.Seq {
+		return
+	}
+	key, since := presenceKey{a.Room, a.User}, a.Seq
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	if t := p.timers[key]; t != nil {
+		t.Stop()
+	}
+	p.timers[key] = time.AfterFunc(p.grace, func() { p.expire(key, since) })
+}
+
+func (p *Presence) expire(key presenceKey, since uint64) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.timers, key)
+	p.firing.Add(1)
+	p.mu.Unlock()
+	defer p.firing.Done()
+	err := p.store.Dispatch(context.Background(), &actions.Action{
+		Type: actions.TypeExpirePresence, Room: key.room, User: key.user,
+		Payload: actions.Expire{Since: since},
+	})
+	if err != nil {
+		p.log.Error().Err(err).Str("room", key.room).Str("user", key.user).Msg("presence expiry failed")
+	}
+}
+
+func (p *Presence) cancel(key presenceKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.timers[key]; t != nil {
+		t.Stop()
+		delete(p.timers, key)
+	}
+}
+
+// Close stops every pending timer and waits for expiries already firing.
+// Users still in their grace period stay in the state. Safe to call twice.
+func (p *Presence) Close() {
+	p.mu.Lock()
+	p.closed = true
+	for key, t := range p.timers {
+		t.Stop()
+		delete(p.timers, key)
+	}
+	p.mu.Unlock()
+	p.firing.Wait()
+}

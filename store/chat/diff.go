@@ -1,0 +1,96 @@
+package chat
+
+import "github.com/statecast/statecast/actions"
+
+// RoomDiff is what one action changed in one room, derived from the room's
+// states before and after it. The subscriber layer turns it into wire
+// events; it never looks at the incoming frame.
+type RoomDiff struct {
+	// Prev and Next are the room before and after; Prev may be nil.
+	Prev, Next *Room
+	// Entered holds a user id that entered the user list.
+	Entered *actions.User
+	// Left holds a user id that left the user list.
+	Left *actions.User
+	// Connected holds a session that became connected.
+	Connected *Session
+	// Closed holds a connected session that closed.
+	Closed *Session
+	// Appended holds the messages added to the window, oldest first.
+	Appended []actions.Message
+	// Dropped counts messages that fell off the front of the window.
+	Dropped int
+}
+
+// Empty reports whether nothing visible changed.
+func (d RoomDiff) Empty() bool {
+	return d.Entered == nil && d.Left == nil && d.Connected == nil && d.Closed == nil && len(d.Appended) == 0 && d.Dropped == 0
+}
+
+// Diff compares the room named by a in prev and next. Only the entries an
+// action can touch are compared (the session a.Session, the user a.User or
+// the session's user, the message window's ends), so a diff costs O(log n),
+// not O(room): the reducer changes nothing else, and the tests hold it to that.
+func Diff(prev, next State, a *actions.Action) RoomDiff {
+	d := RoomDiff{Prev: prev.Room(a.Room), Next: next.Room(a.Room)}
+	if d.Prev == d.Next || d.Next == nil {
+		return d
+	}
+	if d.Prev == nil {
+		d.Prev = newRoom(a.Room)
+	}
+	diffSession(&d, a.Session)
+	user := a.User
+	if s, ok := d.Prev.Session(a.Session); ok && s.UserID != "" {
+		user = s.UserID
+	}
+	diffUser(&d, user)
+	diffMessages(&d)
+	return d
+}
+
+func diffSession(d *RoomDiff, id string) {
+	before, _ := d.Prev.Session(id)
+	after, ok := d.Next.Session(id)
+	switch {
+	case ok && after.IsConnected && !before.IsConnected:
+		d.Connected = &after
+	case !ok && before.IsConnected:
+		d.Closed = &before
+	}
+}
+
+func diffUser(d *RoomDiff, id string) {
+	if id == "" {
+		return
+	}
+	before, was := d.Prev.Presence(id)
+	after, is := d.Next.Presence(id)
+	switch {
+	case is && !was:
+		d.Entered = &after.User
+	case was && !is:
+		d.Left = &before.User
+	}
+}
+
+// diffMessages finds the window's change by seq: messages are appended with
+// growing seqs and dropped only from the front.
+func diffMessages(d *RoomDiff) {
+	prev, next := d.Prev.messages, d.Next.messages
+	if prev == next {
+		return
+	}
+	var lastSeq uint64
+	if prev.Len() > 0 {
+		lastSeq = prev.Get(prev.Len() - 1).Seq
+	}
+	i := next.Len()
+	for i > 0 && next.Get(i-1).Seq > lastSeq {
+		i--
+	}
+	for j := i; j < next.Len(); j++ {
+		d.Appended = append(d.Appended, next.Get(j))
+	}
+	d.Dropped = prev.Len() - i
+}

@@ -1,0 +1,129 @@
+package chat
+
+import (
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
+)
+
+// DefaultHistory is how many messages a room retains by default.
+const DefaultHistory = 1000
+
+// Options configure the reducer.
+type Options struct {
+	// History is how many of a room's newest messages the state retains.
+	// Defaults to DefaultHistory.
+	History int
+}
+
+// NewReducer returns the chat reducer. It is pure: the same actions always
+// give the same state. Actions it cannot apply (a message from a socket that
+// is not connected, the expiry of a presence that came back) leave the state
+// as it is; rejecting them with an error is middleware's job.
+func NewReducer(opts Options) store.Reducer[State] {
+	history := opts.History
+	if history <= 0 {
+		history = DefaultHistory
+	}
+	return func(s State, a *actions.Action) State {
+		r := s.Room(a.Room)
+		if r == nil {
+			r = newRoom(a.Room)
+		}
+		next := reduceRoom(r, a, history)
+		if next == r {
+			return s
+		}
+		return s.withRoom(next)
+	}
+}
+
+// reduceRoom returns r itself when the action changes nothing.
+func reduceRoom(r *Room, a *actions.Action, history int) *Room {
+	switch a.Type {
+	case actions.TypeOpenSession:
+		if _, ok := r.sessions.Get(a.Session); ok {
+			return r
+		}
+		r = r.clone()
+		r.sessions = r.sessions.Set(a.Session, Session{ID: a.Session, IsEstablishingConnection: true})
+		return r
+	case actions.TypeConnect:
+		return connect(r, a)
+	case actions.TypeCloseSession:
+		return closeSession(r, a)
+	case actions.TypeWriteMessage:
+		return writeMessage(r, a, history)
+	case actions.TypeExpirePresence:
+		p, ok := r.users.Get(a.User)
+		exp, _ := a.Payload.(actions.Expire)
+		if !ok || p.Sockets > 0 || p.LeftAt != exp.Since {
+			return r
+		}
+		r = r.clone()
+		r.users = r.users.Delete(a.User)
+		return r
+	}
+	return r
+}
+
+func connect(r *Room, a *actions.Action) *Room {
+	sess, _ := r.sessions.Get(a.Session)
+	if sess.IsConnected || a.User == "" {
+		return r
+	}
+	c, _ := a.Payload.(actions.Connect)
+	r = r.clone()
+	r.sessions = r.sessions.Set(a.Session, Session{
+		ID: a.Session, UserID: a.User, Username: c.Username, IsConnected: true,
+	})
+	p, ok := r.users.Get(a.User)
+	if !ok {
+		p = Presence{User: actions.User{ID: a.User, Username: c.Username}, Entered: a.Seq}
+	}
+	p.Sockets++
+	p.LeftAt = 0
+	r.users = r.users.Set(a.User, p)
+	return r
+}
+
+func closeSession(r *Room, a *actions.Action) *Room {
+	sess, ok := r.sessions.Get(a.Session)
+	if !ok {
+		return r
+	}
+	r = r.clone()
+	r.sessions = r.sessions.Delete(a.Session)
+	if !sess.IsConnected {
+		return r
+	}
+	if p, ok := r.users.Get(sess.UserID); ok {
+		p.Sockets--
+		if p.Sockets <= 0 {
+			p.Sockets, p.LeftAt = 0, a.Seq
+		}
+		r.users = r.users.Set(sess.UserID, p)
+	}
+	return r
+}
+
+func writeMessage(r *Room, a *actions.Action, history int) *Room {
+	sess, ok := r.sessions.Get(a.Session)
+	w, _ := a.Payload.(actions.WriteMessage)
+	if !ok || !sess.IsConnected {
+		return r
+	}
+	r = r.clone()
+	r.messages = r.messages.Append(actions.Message{
+		ID:       a.ID,
+		UserID:   sess.UserID,
+		Username: sess.Username,
+		Message:  w.Message,
+		At:       a.At,
+		Seq:      a.Seq,
+		ClientID: w.ClientID,
+	})
+	if n := r.messages.Len(); n > history {
+		r.messages = r.messages.Slice(n-history, n)
+	}
+	return r
+}

@@ -1,0 +1,132 @@
+package chat
+
+import (
+	"sort"
+
+	"github.com/benbjohnson/immutable"
+	"github.com/statecast/statecast/actions"
+)
+
+// State is the whole chat state: every room by name. The zero State is an
+// empty chat. A State never changes once made; Reduce returns new ones.
+type State struct {
+	rooms *immutable.Map[string, *Room]
+}
+
+// Room returns the named room, or nil if nothing ever happened in it.
+func (s State) Room(name string) *Room {
+	if s.rooms == nil {
+		return nil
+	}
+	r, _ := s.rooms.Get(name)
+	return r
+}
+
+// RoomNames returns the names of all rooms, sorted.
+func (s State) RoomNames() []string {
+	var names []string
+	if s.rooms != nil {
+		for it := s.rooms.Iterator(); !it.Done(); {
+			name, _, _ := it.Next()
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (s State) withRoom(r *Room) State {
+	if s.rooms == nil {
+		s.rooms = immutable.NewMap[string, *Room](nil)
+	}
+	s.rooms = s.rooms.Set(r.name, r)
+	return s
+}
+
+// Room is one room's state. A *Room is never modified once a State holds it.
+type Room struct {
+	name     string
+	messages *immutable.List[actions.Message]
+	users    *immutable.Map[string, Presence]
+	sessions *immutable.Map[string, Session]
+}
+
+// Presence is a user's entry in a room's user list.
+type Presence struct {
+	// User is the id and the name the user entered the room with.
+	User actions.User
+	// Entered is the seq of the action that put the user in the list.
+	Entered uint64
+	// Sockets counts the user's connected sockets in the room.
+	Sockets int
+	// LeftAt is the seq of the action that closed the user's last socket, or
+	// 0 while the user has one. A user with LeftAt set is in its grace period.
+	LeftAt uint64
+}
+
+// Session is one socket's connection status, as the seed's chatSlice holds it.
+type Session struct {
+	ID                       string
+	UserID                   string
+	Username                 string
+	IsEstablishingConnection bool
+	IsConnected              bool
+}
+
+func newRoom(name string) *Room {
+	return &Room{
+		name:     name,
+		messages: immutable.NewList[actions.Message](),
+		users:    immutable.NewMap[string, Presence](nil),
+		sessions: immutable.NewMap[string, Session](nil),
+	}
+}
+
+// Name returns the room's name.
+func (r *Room) Name() string { return r.name }
+
+// MessageCount returns how many messages the room retains.
+func (r *Room) MessageCount() int { return r.messages.Len() }
+
+// Message returns the i-th retained message, oldest first.
+func (r *Room) Message(i int) actions.Message { return r.messages.Get(i) }
+
+// Messages returns the retained messages, oldest first.
+func (r *Room) Messages() []actions.Message {
+	out := make([]actions.Message, 0, r.messages.Len())
+	for it := r.messages.Iterator(); !it.Done(); {
+		_, m := it.Next()
+		out = append(out, m)
+	}
+	return out
+}
+
+// Presence returns the user-list entry of id.
+func (r *Room) Presence(id string) (Presence, bool) { return r.users.Get(id) }
+
+// UserList returns the room's user list in the order users entered it: each
+// id once, including users inside their grace period.
+func (r *Room) UserList() []actions.User {
+	entries := make([]Presence, 0, r.users.Len())
+	for it := r.users.Iterator(); !it.Done(); {
+		_, p, _ := it.Next()
+		entries = append(entries, p)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Entered < entries[j].Entered })
+	users := make([]actions.User, len(entries))
+	for i, p := range entries {
+		users[i] = p.User
+	}
+	return users
+}
+
+// Session returns the status of the socket with the given id.
+func (r *Room) Session(id string) (Session, bool) { return r.sessions.Get(id) }
+
+// SessionCount returns how many sockets of the room are open.
+func (r *Room) SessionCount() int { return r.sessions.Len() }
+
+func (r *Room) clone() *Room {
+	c := *r
+	return &c
+}

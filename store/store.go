@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/statecast/statecast/actions"
+)
+
+// Reducer folds one action into a state and returns the new state.
+//
+// A Reducer must be pure and deterministic: no clock, randomness, I/O,
+// goroutines or global variables; everything it needs beyond the state is a
+// field of the action. It must not modify prev (readers may hold it) nor the
+// action. It is called from the store's apply loop only, one action at a
+// time. A Reducer has no way to reject an action: rejections belong to
+// middleware. If it panics, the store keeps the previous state and returns
+// the panic as an error to the dispatcher.
+type Reducer[S any] func(prev S, a *actions.Action) S
+
+// Dispatch sends an action on its way to the reducer. It returns once the
+// action has been applied (a.Seq is then set) or rejected. A rejection is
+// usually an *actions.Error, which the sender of the action receives.
+type Dispatch func(ctx context.Context, a *actions.Action) error
+
+// Middleware wraps the next Dispatch of the chain. It may inspect or change
+// the action, reject it by returning an error without calling next, call next
+// and then act on the result, or dispatch other actions through the store.
+// It must not block for long (the sender waits), and it must not keep the
+// action after returning.
+type Middleware func(next Dispatch) Dispatch
+
+// Change is what subscribers see after each applied action.
+type Change[S any] struct {
+	// Seq is the action's sequence number.
+	Seq uint64
+	// Action is the applied action. Subscribers must not modify it.
+	Action *actions.Action
+	// Prev and Next are the states before and after the action.
+	Prev, Next S
+}
+
+// Subscriber receives every Change, in Seq order, from the apply loop.
+// It must return quickly and must not call Dispatch and wait for it (the
+// apply loop would wait for itself); it may hand work to other goroutines.
+type Subscriber[S any] func(Change[S])
+
+// ErrClosed is returned by Dispatch once the store is closed.
+var ErrClosed = errors.New("store: closed")
+
+// Store holds the state and applies actions to it, one at a time.
+// All methods are safe for concurrent use.
+type Store[S any] struct {
+	reduce Reducer[S]
+	state  atomic.Pointer[S]
+	chain  atomic.Pointer[Dispatch]
+
+	mu          sync.Mutex // guards middleware, subs, closed
+	middleware  []Middleware
+	subs        map[int]Subscriber[S]
+	nextSub     int
+	subsVersion atomic.Pointer[[]Subscriber[S]]
+	closed      bool
+
+	queue    chan *request
+	inflight sync.WaitGroup // Dispatch calls between enqueue check and enqueue
+	done     chan struct{}
+	seq      uint64 // owned by the apply loop
+}
+
+type request struct {
+	action *actions.Action
+	result chan error
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{result: make(chan error, 1)} }}
+
+// New returns a store holding initial, whose apply loop runs until Close.
+func New[S any](initial S, reduce Reducer[S]) *Store[S] {
+	s := &Store[S]{
+		reduce: reduce,
+		subs:   map[int]Subscriber[S]{},
+		queue:  make(chan *request, 1024),
+		done:   make(chan struct{}),
+	}
+	s.state.Store(&initial)
+	s.rebuild()
+	go s.loop()
+	return s
+}
+
+// Use appends middleware to the chain. The first middleware ever added is
+// the outermost: it sees each action first and the result last. Actions
+// dispatched while Use runs go through either the old or the new chain.
+func (s *Store[S]) Use(mw ...Middleware) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.middleware = append(s.middleware, mw...)
+	s.rebuild()
+}
+
+// rebuild composes the chain; s.mu must be held (or the store unshared).
+func (s *Store[S]) rebuild() {
+	d := Dispatch(s.apply)
+	for i := len(s.middleware) - 1; i >= 0; i-- {
+		d = s.middleware[i](d)
+	}
+	s.chain.Store(&d)
+}
+
+// Dispatch runs a through the middleware chain into the reducer, and
+// returns once it is applied or rejected. See the Dispatch type.
+func (s *Store[S]) Dispatch(ctx context.Context, a *actions.Action) error {
+	return (*s.chain.Load())(ctx, a)
+}
+
+// GetState returns the current state. It may already be older than the
+// state by the time the caller looks at it; subscribers get exact versions.
+func (s *Store[S]) GetState() S {
+	return *s.state.Load()
+}
+
+// Subscribe registers fn for every Change applied after Subscribe returns,
+// and returns a function that unregisters it.
+func (s *Store[S]) Subscribe(fn Subscriber[S]) (unsubscribe func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextSub
+	s.nextSub++
+	s.subs[id] = fn
+	s.publishSubs()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.subs, id)
+		s.publishSubs()
+	}
+}
+
+func (s *Store[S]) publishSubs() {
+	list := make([]Subscriber[S], 0, len(s.subs))
+	for i := 0; i < s.nextSub; i++ {
+		if fn, ok := s.subs[i]; ok {
+			list = append(list, fn)
+		}
+	}
+	s.subsVersion.Store(&list)
+}
+
+// Close stops accepting actions, applies every action already accepted, and
+// stops the apply loop. Dispatch then returns ErrClosed. Close is safe to
+// call more than once.
+func (s *Store[S]) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.done
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+	close(s.queue)
+	<-s.done
+	return nil
+}
+
+// apply is the end of the chain: it hands the action to the apply loop and
+// waits for the result. Once queued, the action is applied even if ctx ends.
+func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.inflight.Add(1)
+	s.mu.Unlock()
+	req := requestPool.Get().(*request)
+	req.action = a
+	s.queue <- req
+	s.inflight.Done()
+	err := <-req.result
+	req.action = nil
+	requestPool.Put(req)
+	return err
+}
+
+// loop is the single apply loop: the only goroutine that changes the state.
+func (s *Store[S]) loop() {
+	defer close(s.done)
+	for req := range s.queue {
+		req.result <- s.step(req.action)
+	}
+}
+
+// step applies one action and notifies the subscribers.
+func (s *Store[S]) step(a *actions.Action) (err error) {
+	prev := *s.state.Load()
+	a.Seq = s.seq + 1
+	next, err := s.reduceSafely(prev, a)
+	if err != nil {
+		a.Seq = 0
+		return err
+	}
+	s.seq++
+	s.state.Store(&next)
+	change := Change[S]{Seq: s.seq, Action: a, Prev: prev, Next: next}
+	for _, fn := range *s.subsVersion.Load() {
+		fn(change)
+	}
+	return nil
+}
+
+func (s *Store[S]) reduceSafely(prev S, a *actions.Action) (next S, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: reducer panicked on %s: %v", a.Type, r)
+		}
+	}()
+	return s.reduce(prev, a), nil
+}

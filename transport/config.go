@@ -1,0 +1,75 @@
+package transport
+
+import (
+	"fmt"
+	"path"
+	"time"
+)
+
+// Config configures the server. Zero values mean the documented defaults.
+type Config struct {
+	// Addr is the TCP address to listen on. Defaults to ":3005".
+	Addr string
+	// FrameLimit is the largest client frame in bytes; a larger one closes
+	// the socket with 1009. Defaults to 64 KiB.
+	FrameLimit int64
+	// AllowedOrigins are extra browser origins to accept, as path.Match
+	// patterns on the origin's host[:port] (for example "*.example.com" or
+	// "chat.example.com:8443"), or "null" for Origin: null. Same-origin and
+	// loopback origins are always accepted.
+	AllowedOrigins []string
+	// SendQueue is how many frames may wait for one slow socket before it is
+	// closed with 1013. Defaults to 1024.
+	SendQueue int
+	// SendQueueBytes bounds the bytes waiting for one socket the same way.
+	// Defaults to 64 MiB.
+	SendQueueBytes int
+	// WriteTimeout bounds each write to a socket. Defaults to 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often an idle socket is pinged. Defaults to 20s.
+	PingInterval time.Duration
+	// PingTimeout is how long a pong may take before the peer counts as dead.
+	// Defaults to 10s.
+	PingTimeout time.Duration
+	// AbuseLimit is how many bad frames a socket may send within AbuseWindow
+	// before it is closed with 1008. Defaults to 10 within 10s.
+	AbuseLimit  int
+	AbuseWindow time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Addr == "" {
+		c.Addr = ":3005"
+	}
+	if c.FrameLimit <= 0 {
+		c.FrameLimit = 64 << 10
+	}
+	def(&c.SendQueue, 1024)
+	def(&c.SendQueueBytes, 64<<20)
+	def(&c.AbuseLimit, 10)
+	defDur(&c.WriteTimeout, 10*time.Second)
+	defDur(&c.PingInterval, 20*time.Second)
+	defDur(&c.PingTimeout, 10*time.Second)
+	defDur(&c.AbuseWindow, 10*time.Second)
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	for _, p := range c.AllowedOrigins {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("allowed origin %q: %w", p, err)
+		}
+	}
+	return nil
+}

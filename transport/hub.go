@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+)
+
+// Hub is the subscriber layer: it receives every Change from the store,
+// diffs the room it touched, encodes each resulting event once and queues the
+// same bytes on every connected socket of the room.
+//
+// Sessions register with the hub when their socket is accepted; only sockets
+// the state shows as connected receive room events.
+type Hub struct {
+	store *store.Store[chat.State]
+	cfg   Config
+	log   zerolog.Logger
+
+	mu       sync.Mutex // guards sessions, closing
+	sessions map[string]*session
+	closing  bool
+	wg       sync.WaitGroup // one per registered session
+
+	// Owned by the store's apply loop (the subscriber); no lock.
+	rooms map[string]*roomFeed
+}
+
+// roomFeed is the hub's view of one room: its connected sockets, and the
+// retained messages already encoded, oldest first.
+type roomFeed struct {
+	members  map[string]*session
+	messages [][]byte
+}
+
+// newRoomFeed starts the feed of a room the hub has not seen yet, with the
+// messages the state already held (a state recovered from a log).
+func newRoomFeed(r *chat.Room) *roomFeed {
+	f := &roomFeed{members: map[string]*session{}}
+	for i := 0; r != nil && i < r.MessageCount(); i++ {
+		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
+	}
+	return f
+}
+
+// NewHub returns a hub that subscribes to s until Shutdown.
+func NewHub(s *store.Store[chat.State], cfg Config, log zerolog.Logger) *Hub {
+	h := &Hub{
+		store:    s,
+		cfg:      cfg.withDefaults(),
+		log:      log,
+		sessions: map[string]*session{},
+		rooms:    map[string]*roomFeed{},
+	}
+	s.Subscribe(h.onChange)
+	return h
+}
+
+// register adds a session; it fails once the hub is shutting down.
+func (h *Hub) register(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.sessions[s.id] = s
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Hub) unregister(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s.id)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+func (h *Hub) lookup(id string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[id]
+}
+
+// Shutdown closes every socket with 1001 after the frames already queued
+// for it, and waits until every session has ended and recorded its close.
+// When ctx ends first, the remaining sockets are dropped at once.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	open := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		open = append(open, s)
+	}
+	h.mu.Unlock()
+	for _, s := range open {
+		s.closeWith(closeGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, s := range open {
+			s.cancel()
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// onChange runs in the store's apply loop for every applied action.
+func (h *Hub) onChange(c store.Change[chat.State]) {
+	d := chat.Diff(c.Prev, c.Next, c.Action)
+	if d.Empty() {
+		return
+	}
+	feed := h.rooms[c.Action.Room]
+	if feed == nil {
+		feed = newRoomFeed(d.Prev)
+		h.rooms[c.Action.Room] = feed
+	}
+	if d.Left != nil {
+		feed.broadcast(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
+	}
+	if d.Dropped > 0 {
+		feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
+	}
+	if d.Connected != nil {
+		h.connected(feed, d)
+	}
+	if d.Closed != nil {
+		delete(feed.members, d.Closed.ID)
+	}
+	for _, m := range d.Appended {
+		feed.messages = append(feed.messages, actions.EncodeMessage(m))
+		feed.broadcast(actions.EncodeMessageWritten(feed.messages), "")
+	}
+}
+
+// connected greets a newly connected socket and announces its user if the
+// user just entered the room.
+func (h *Hub) connected(feed *roomFeed, d chat.RoomDiff) {
+	sess := d.Connected
+	if s := h.lookup(sess.ID); s != nil {
+		s.send(actions.EncodeConnected(
+			actions.User{ID: sess.UserID, Username: sess.Username},
+			d.Next.UserList(), feed.messages))
+		feed.members[sess.ID] = s
+	}
+	if d.Entered != nil {
+		feed.broadcast(actions.EncodePresence(actions.EventJoined, *d.Entered), sess.ID)
+	}
+}
+
+// broadcast queues frame on every member except the session except.
+func (f *roomFeed) broadcast(frame []byte, except string) {
+	for id, s := range f.members {
+		if id != except {
+			s.send(frame)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package transport
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// originAllowed applies PROTOCOL.md's origin rule: no Origin (not a
+// browser), the same host and port as the request, a loopback hostname, or
+// a configured pattern. Hostnames are compared whole, never by prefix.
+func originAllowed(r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if origin == "null" {
+		return matchesAny(patterns, "null")
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := strings.ToLower(hostPort(u.Host, defaultPort(u.Scheme)))
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	reqPort := "80"
+	if r.TLS != nil {
+		reqPort = "443"
+	}
+	if host == strings.ToLower(hostPort(r.Host, reqPort)) {
+		return true
+	}
+	return matchesAny(patterns, host) || matchesAny(patterns, u.Host)
+}
+
+// hostPort makes the port of host explicit.
+func hostPort(host, port string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		return host + ":" + port
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func defaultPort(scheme string) string {
+	switch strings.ToLower(scheme) {
+	case "https", "wss":
+		return "443"
+	}
+	return "80"
+}
+
+func matchesAny(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(strings.ToLower(p), s); ok {
+			return true
+		}
+	}
+	return false
+}

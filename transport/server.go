@@ -1,0 +1,116 @@
+package transport
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// Server serves the chat endpoint and the chat page.
+type Server struct {
+	cfg  Config
+	hub  *Hub
+	log  zerolog.Logger
+	http *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// NewServer returns a server for the store s. Call Open to start it.
+func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	srv := &Server{cfg: cfg, hub: NewHub(s, cfg, log), log: log, done: make(chan struct{})}
+	srv.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	return srv, nil
+}
+
+// Handler returns the HTTP routes: /chat, /chat/{room} and the page at /.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/chat", s.serveChat)
+	mux.HandleFunc("/chat/", s.serveChat)
+	web, _ := fs.Sub(webFiles, "web")
+	mux.Handle("/", http.FileServerFS(web))
+	return mux
+}
+
+// Open listens on the configured address and serves in a goroutine, so
+// that Addr is known when Open returns.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on, once Open succeeded.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting connections, closes every socket with 1001
+// after the frames queued for it, and waits for every session to record its
+// close. Safe to call twice.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if herr := s.hub.Shutdown(ctx); err == nil {
+		err = herr
+	}
+	if s.ln != nil {
+		<-s.done
+	}
+	return err
+}
+
+// serveChat upgrades a request for a room to a WebSocket session.
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
+	room, ok := roomFromPath(r.URL.EscapedPath())
+	if !ok {
+		http.Error(w, "room names are 1 to 64 characters of A-Z a-z 0-9 _ -", http.StatusBadRequest)
+		return
+	}
+	if !originAllowed(r, s.cfg.AllowedOrigins) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // originAllowed has checked the origin
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(s.cfg.FrameLimit)
+	sess := newSession(s.hub, conn, room)
+	if !s.hub.register(sess) {
+		conn.Close(closeGoingAway, "server shutting down")
+		return
+	}
+	defer s.hub.unregister(sess)
+	sess.serve()
+}

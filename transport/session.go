@@ -1,0 +1,288 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+)
+
+// Close codes, as PROTOCOL.md lists them.
+const (
+	closeGoingAway   = websocket.StatusGoingAway         // 1001: server shutting down
+	closeBinary      = websocket.StatusUnsupportedData   // 1003: binary frame
+	closePolicy      = websocket.StatusPolicyViolation   // 1008: repeated abuse
+	closeTryAgain    = websocket.StatusTryAgainLater     // 1013: too slow a reader
+	closeServerError = websocket.StatusInternalError     // 1011: server error
+	closeTooBig      = websocket.StatusMessageTooBig     // 1009: frame too big (by the library)
+	closeNormal      = websocket.StatusNormalClosure     // 1000
+	_                = closeTooBig + closeNormal + closeServerError
+)
+
+// session is one socket: its reader runs in the HTTP handler's goroutine,
+// its writer in a goroutine it owns; both end before serve returns.
+type session struct {
+	id   string
+	room string
+	conn *websocket.Conn
+	hub  *Hub
+	cfg  Config
+	log  zerolog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Reader state; only the reader touches it.
+	user     string
+	badTimes []time.Time
+
+	// Send queue, guarded by mu. notify has room for one wake-up.
+	mu          sync.Mutex
+	queue       [][]byte
+	queuedBytes int
+	closeCode   websocket.StatusCode // set once: the writer closes with it
+	closeReason string
+	notify      chan struct{}
+	pingTimer   *time.Timer
+	pingStopped bool
+}
+
+func newSession(h *Hub, conn *websocket.Conn, room string) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	id := uuid.NewString()
+	return &session{
+		id: id, room: room, conn: conn, hub: h, cfg: h.cfg,
+		log:    h.log.With().Str("session", id).Str("room", room).Logger(),
+		ctx:    ctx,
+		cancel: cancel,
+		notify: make(chan struct{}, 1),
+	}
+}
+
+// serve runs the session until the socket ends, then reports the close.
+func (s *session) serve() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeLoop()
+	}()
+	s.mu.Lock()
+	s.pingTimer = time.AfterFunc(s.cfg.PingInterval, s.ping)
+	s.mu.Unlock()
+
+	if err := s.dispatch(actions.TypeOpenSession, nil); err == nil {
+		s.readLoop()
+	} else {
+		s.closeWith(closeTryAgain, "server unavailable")
+	}
+
+	// The close action must be applied even during shutdown: it is what
+	// starts the user's grace period.
+	if err := s.dispatch(actions.TypeCloseSession, nil); err != nil {
+		s.log.Warn().Err(err).Msg("recording the socket's close failed")
+	}
+	s.closeWith(stopWriting, "")
+	<-writerDone
+	s.mu.Lock()
+	s.pingTimer.Stop()
+	s.pingStopped = true
+	s.mu.Unlock()
+	s.cancel()
+	s.conn.CloseNow()
+}
+
+// stopWriting tells the writer to stop without a close frame: the reader
+// has already seen the socket end.
+const stopWriting websocket.StatusCode = -1
+
+func (s *session) dispatch(typ string, payload any) error {
+	return s.hub.store.Dispatch(context.Background(), &actions.Action{
+		Type: typ, Room: s.room, Session: s.id, User: s.user, Payload: payload,
+	})
+}
+
+// readLoop reads frames until the socket fails or closes.
+func (s *session) readLoop() {
+	for {
+		typ, data, err := s.conn.Read(s.ctx)
+		if err != nil {
+			s.logReadEnd(err)
+			return
+		}
+		if typ != websocket.MessageText {
+			s.closeWith(closeBinary, "binary frames are not supported")
+			return
+		}
+		if e := s.handle(data); e != nil {
+			s.send(actions.EncodeError(e))
+			if e.Code != actions.CodeInternal && s.abused() {
+				s.closeWith(closePolicy, "too many bad frames")
+				return
+			}
+		}
+	}
+}
+
+// handle turns one frame into an action and dispatches it.
+func (s *session) handle(data []byte) *actions.Error {
+	f, e := actions.DecodeFrame(data)
+	if e != nil {
+		return e
+	}
+	switch {
+	case f.Event == actions.EventConnecting && s.user != "":
+		return &actions.Error{Code: actions.CodeAlreadyConnected, Message: "this socket is already connected", Ref: f.Event}
+	case f.Event != actions.EventConnecting && s.user == "":
+		return &actions.Error{Code: actions.CodeNotConnected, Message: "send connecting first", Ref: f.Event}
+	}
+	var a *actions.Action
+	if f.Event == actions.EventConnecting {
+		id := f.ID
+		if id == "" {
+			id = uuid.NewString()
+		}
+		a = &actions.Action{Type: actions.TypeConnect, User: id, Payload: actions.Connect{Username: f.Username}}
+	} else {
+		a = &actions.Action{Type: actions.TypeWriteMessage, User: s.user,
+			Payload: actions.WriteMessage{Message: f.Message, ClientID: f.ClientID}}
+	}
+	a.Room, a.Session = s.room, s.id
+	if err := s.hub.store.Dispatch(s.ctx, a); err != nil {
+		e := actions.AsError(err)
+		if e.Code == actions.CodeInternal {
+			s.log.Error().Err(err).Str("type", a.Type).Msg("dispatch failed")
+		}
+		if e.Ref == "" {
+			e = &actions.Error{Code: e.Code, Message: e.Message, Ref: f.Event}
+		}
+		return e
+	}
+	if f.Event == actions.EventConnecting {
+		s.user = a.User
+	}
+	return nil
+}
+
+// abused records a bad frame and reports whether the socket passed the limit.
+func (s *session) abused() bool {
+	now := time.Now()
+	cutoff := now.Add(-s.cfg.AbuseWindow)
+	kept := s.badTimes[:0]
+	for _, t := range s.badTimes {
+		if t.After(cutoff) {
+			kept = append(kept, t)
+		}
+	}
+	s.badTimes = append(kept, now)
+	return len(s.badTimes) > s.cfg.AbuseLimit
+}
+
+func (s *session) logReadEnd(err error) {
+	status := websocket.CloseStatus(err)
+	switch {
+	case status == closeNormal || status == websocket.StatusGoingAway || status == websocket.StatusNoStatusRcvd:
+		s.log.Debug().Int("status", int(status)).Msg("socket closed")
+	case errors.Is(err, context.Canceled):
+		s.log.Debug().Msg("socket closed by server")
+	default:
+		s.log.Debug().Err(err).Msg("socket ended")
+	}
+}
+
+// send queues a frame for this socket. A socket whose queue is full is
+// closed with 1013: a slow reader never holds up anyone else.
+func (s *session) send(frame []byte) {
+	s.mu.Lock()
+	if s.closeCode != 0 {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) >= s.cfg.SendQueue || s.queuedBytes+len(frame) > s.cfg.SendQueueBytes {
+		s.mu.Unlock()
+		s.log.Warn().Int("queued", len(s.queue)).Msg("socket too slow; closing it")
+		s.closeWith(closeTryAgain, "too slow a reader")
+		return
+	}
+	s.queue = append(s.queue, frame)
+	s.queuedBytes += len(frame)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// closeWith asks the writer to close the socket with code once the frames
+// already queued are written (for 1013, at once). The first call wins.
+func (s *session) closeWith(code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	if s.closeCode == 0 {
+		s.closeCode, s.closeReason = code, reason
+		if code == closeTryAgain {
+			s.queue, s.queuedBytes = nil, 0
+		}
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *session) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes queued frames in order; it closes the socket when asked.
+func (s *session) writeLoop() {
+	for {
+		select {
+		case <-s.notify:
+		case <-s.ctx.Done():
+			return
+		}
+		s.mu.Lock()
+		frames, code, reason := s.queue, s.closeCode, s.closeReason
+		s.queue, s.queuedBytes = nil, 0
+		s.mu.Unlock()
+		for _, f := range frames {
+			if err := s.write(f); err != nil {
+				s.conn.CloseNow()
+				return
+			}
+		}
+		if code > 0 {
+			s.conn.Close(code, reason)
+		}
+		if code != 0 {
+			return
+		}
+	}
+}
+
+func (s *session) write(frame []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	return s.conn.Write(ctx, websocket.MessageText, frame)
+}
+
+// ping checks that the peer is alive and schedules the next check; a peer
+// that does not answer in time is dropped.
+func (s *session) ping() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PingTimeout)
+	defer cancel()
+	if err := s.conn.Ping(ctx); err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Debug().Err(err).Msg("peer did not answer ping; dropping it")
+		}
+		s.conn.CloseNow()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.pingStopped {
+		s.pingTimer.Reset(s.cfg.PingInterval)
+	}
+}
