@@ -14,13 +14,13 @@ import (
 
 // Close codes, as PROTOCOL.md lists them.
 const (
-	closeGoingAway   = websocket.StatusGoingAway         // 1001: server shutting down
-	closeBinary      = websocket.StatusUnsupportedData   // 1003: binary frame
-	closePolicy      = websocket.StatusPolicyViolation   // 1008: repeated abuse
-	closeTryAgain    = websocket.StatusTryAgainLater     // 1013: too slow a reader
-	closeServerError = websocket.StatusInternalError     // 1011: server error
-	closeTooBig      = websocket.StatusMessageTooBig     // 1009: frame too big (by the library)
-	closeNormal      = websocket.StatusNormalClosure     // 1000
+	closeGoingAway   = websocket.StatusGoingAway       // 1001: server shutting down
+	closeBinary      = websocket.StatusUnsupportedData // 1003: binary frame
+	closePolicy      = websocket.StatusPolicyViolation // 1008: repeated abuse
+	closeTryAgain    = websocket.StatusTryAgainLater   // 1013: too slow a reader
+	closeServerError = websocket.StatusInternalError   // 1011: server error
+	closeTooBig      = websocket.StatusMessageTooBig   // 1009: frame too big (by the library)
+	closeNormal      = websocket.StatusNormalClosure   // 1000
 	_                = closeTooBig + closeNormal + closeServerError
 )
 
