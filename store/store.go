@@ -88,6 +88,7 @@ func New[S any](initial S, reduce Reducer[S]) *Store[S] {
 	}
 	s.state.Store(&initial)
 	s.rebuild()
+	s.publishSubs()
 	go s.loop()
 	return s
 }

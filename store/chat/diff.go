@@ -90,7 +90,7 @@ func diffMessages(d *RoomDiff) {
 		i--
 	}
 	for j := i; j < next.Len(); j++ {
-		d.Appended = append(d.Appended, next.Get(j))
+		d.Appended = append(d.Appended, *next.Get(j))
 	}
 	d.Dropped = prev.Len() - i
 }

@@ -113,7 +113,7 @@ func writeMessage(r *Room, a *actions.Action, history int) *Room {
 		return r
 	}
 	r = r.clone()
-	r.messages = r.messages.Append(actions.Message{
+	r.messages = r.messages.Append(&actions.Message{
 		ID:       a.ID,
 		UserID:   sess.UserID,
 		Username: sess.Username,

@@ -46,7 +46,7 @@ func (s State) withRoom(r *Room) State {
 // Room is one room's state. A *Room is never modified once a State holds it.
 type Room struct {
 	name     string
-	messages *immutable.List[actions.Message]
+	messages *immutable.List[*actions.Message]
 	users    *immutable.Map[string, Presence]
 	sessions *immutable.Map[string, Session]
 }
@@ -76,7 +76,7 @@ type Session struct {
 func newRoom(name string) *Room {
 	return &Room{
 		name:     name,
-		messages: immutable.NewList[actions.Message](),
+		messages: immutable.NewList[*actions.Message](),
 		users:    immutable.NewMap[string, Presence](nil),
 		sessions: immutable.NewMap[string, Session](nil),
 	}
@@ -89,14 +89,14 @@ func (r *Room) Name() string { return r.name }
 func (r *Room) MessageCount() int { return r.messages.Len() }
 
 // Message returns the i-th retained message, oldest first.
-func (r *Room) Message(i int) actions.Message { return r.messages.Get(i) }
+func (r *Room) Message(i int) actions.Message { return *r.messages.Get(i) }
 
 // Messages returns the retained messages, oldest first.
 func (r *Room) Messages() []actions.Message {
 	out := make([]actions.Message, 0, r.messages.Len())
 	for it := r.messages.Iterator(); !it.Done(); {
 		_, m := it.Next()
-		out = append(out, m)
+		out = append(out, *m)
 	}
 	return out
 }
