@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
 )
 
@@ -51,12 +52,35 @@ type Subscriber[S any] func(Change[S])
 // ErrClosed is returned by Dispatch once the store is closed.
 var ErrClosed = errors.New("store: closed")
 
-// Store holds the state and applies actions to it, one at a time.
+// maxBatch bounds how many queued actions one log append carries.
+const maxBatch = 512
+
+// DefaultSnapshotEvery is how many actions pass between snapshots.
+const DefaultSnapshotEvery = 10_000
+
+// Options configure a store. The zero value is an in-memory store.
+type Options[S any] struct {
+	// Log receives every action before it is applied. Nil keeps nothing:
+	// the state lives in memory only.
+	Log Log
+	// Snapshots, with Codec, stores the state every SnapshotEvery actions
+	// (in the background) and on Close, and Open starts from the newest one.
+	Snapshots Snapshots
+	Codec     Codec[S]
+	// SnapshotEvery defaults to DefaultSnapshotEvery.
+	SnapshotEvery uint64
+	// Logger reports background failures (snapshots). Defaults to none.
+	Logger zerolog.Logger
+}
+
+// Store holds the state and applies actions to it, one batch at a time.
 // All methods are safe for concurrent use.
 type Store[S any] struct {
 	reduce Reducer[S]
+	opts   Options[S]
 	state  atomic.Pointer[S]
 	chain  atomic.Pointer[Dispatch]
+	seq    atomic.Uint64
 
 	mu          sync.Mutex // guards middleware, subs, closed
 	middleware  []Middleware
@@ -66,9 +90,12 @@ type Store[S any] struct {
 	closed      bool
 
 	queue    chan *request
-	inflight sync.WaitGroup // Dispatch calls between enqueue check and enqueue
+	inflight sync.WaitGroup // Dispatch calls between the closed check and the send
 	done     chan struct{}
-	seq      uint64 // owned by the apply loop
+
+	snapSeq      uint64 // owned by the apply loop
+	snapshotting atomic.Bool
+	snapWG       sync.WaitGroup
 }
 
 type request struct {
@@ -78,20 +105,45 @@ type request struct {
 
 var requestPool = sync.Pool{New: func() any { return &request{result: make(chan error, 1)} }}
 
-// New returns a store holding initial, whose apply loop runs until Close.
+// New returns an in-memory store holding initial, whose apply loop runs
+// until Close.
 func New[S any](initial S, reduce Reducer[S]) *Store[S] {
+	s, _ := Open(context.Background(), initial, reduce, Options[S]{})
+	return s
+}
+
+// Open returns a store whose state is initial, then the newest snapshot,
+// then every later action of the log, folded in order. Its apply loop runs
+// until Close.
+func Open[S any](ctx context.Context, initial S, reduce Reducer[S], opts Options[S]) (*Store[S], error) {
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.Snapshots != nil && opts.Codec == nil {
+		return nil, errors.New("store: snapshots need a codec")
+	}
 	s := &Store[S]{
 		reduce: reduce,
+		opts:   opts,
 		subs:   map[int]Subscriber[S]{},
 		queue:  make(chan *request, 1024),
 		done:   make(chan struct{}),
 	}
-	s.state.Store(&initial)
+	state, seq, err := recoverState(ctx, initial, reduce, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.state.Store(&state)
+	s.seq.Store(seq)
+	s.snapSeq = seq
 	s.rebuild()
 	s.publishSubs()
 	go s.loop()
-	return s
+	return s, nil
 }
+
+// Seq returns the seq of the last applied action, 0 before the first.
+func (s *Store[S]) Seq() uint64 { return s.seq.Load() }
 
 // Use appends middleware to the chain. The first middleware ever added is
 // the outermost: it sees each action first and the result last. Actions
@@ -151,9 +203,9 @@ func (s *Store[S]) publishSubs() {
 	s.subsVersion.Store(&list)
 }
 
-// Close stops accepting actions, applies every action already accepted, and
-// stops the apply loop. Dispatch then returns ErrClosed. Close is safe to
-// call more than once.
+// Close stops accepting actions, applies every action already accepted,
+// stops the apply loop, writes a last snapshot if snapshots are on, and
+// closes the log. Dispatch then returns ErrClosed. Safe to call twice.
 func (s *Store[S]) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -166,7 +218,17 @@ func (s *Store[S]) Close() error {
 	s.inflight.Wait()
 	close(s.queue)
 	<-s.done
-	return nil
+	s.snapWG.Wait()
+	var err error
+	if s.opts.Snapshots != nil && s.Seq() > s.snapSeq {
+		err = s.saveSnapshot(s.GetState(), s.Seq())
+	}
+	if s.opts.Log != nil {
+		if cerr := s.opts.Log.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // apply is the end of the chain: it hands the action to the apply loop and
@@ -193,36 +255,85 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 }
 
 // loop is the single apply loop: the only goroutine that changes the state.
+// It takes every request already waiting as one batch, so that one log
+// append (one fsync) covers them all: group commit.
 func (s *Store[S]) loop() {
 	defer close(s.done)
+	batch := make([]*request, 0, maxBatch)
+	acts := make([]*actions.Action, 0, maxBatch)
 	for req := range s.queue {
-		req.result <- s.step(req.action)
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		acts = acts[:0]
+		for _, r := range batch {
+			acts = append(acts, r.action)
+		}
+		s.commit(batch, acts)
 	}
 }
 
-// step applies one action and notifies the subscribers.
-func (s *Store[S]) step(a *actions.Action) (err error) {
+// commit appends a batch to the log, applies it, notifies the subscribers,
+// and answers each dispatcher.
+func (s *Store[S]) commit(batch []*request, acts []*actions.Action) {
+	if err := s.appendToLog(acts); err != nil {
+		for _, r := range batch {
+			r.result <- err
+		}
+		return
+	}
+	for _, r := range batch {
+		r.result <- s.step(r.action)
+	}
+	s.maybeSnapshot()
+}
+
+func (s *Store[S]) appendToLog(acts []*actions.Action) error {
+	if s.opts.Log == nil {
+		for i, a := range acts {
+			a.Seq = s.Seq() + uint64(i) + 1
+		}
+		return nil
+	}
+	if err := s.opts.Log.Append(context.Background(), acts); err != nil {
+		return fmt.Errorf("store: appending to the log: %w", err)
+	}
+	return nil
+}
+
+// step applies one logged action and notifies the subscribers. An action
+// whose reducer panics keeps its seq but changes nothing, here and in
+// every replay alike.
+func (s *Store[S]) step(a *actions.Action) error {
 	prev := *s.state.Load()
-	a.Seq = s.seq + 1
-	next, err := s.reduceSafely(prev, a)
+	next, err := reduceSafely(s.reduce, prev, a)
+	s.seq.Store(a.Seq)
 	if err != nil {
-		a.Seq = 0
 		return err
 	}
-	s.seq++
 	s.state.Store(&next)
-	change := Change[S]{Seq: s.seq, Action: a, Prev: prev, Next: next}
+	change := Change[S]{Seq: a.Seq, Action: a, Prev: prev, Next: next}
 	for _, fn := range *s.subsVersion.Load() {
 		fn(change)
 	}
 	return nil
 }
 
-func (s *Store[S]) reduceSafely(prev S, a *actions.Action) (next S, err error) {
+func reduceSafely[S any](reduce Reducer[S], prev S, a *actions.Action) (next S, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("store: reducer panicked on %s: %v", a.Type, r)
+			next, err = prev, fmt.Errorf("store: reducer panicked on %s: %v", a.Type, r)
 		}
 	}()
-	return s.reduce(prev, a), nil
+	return reduce(prev, a), nil
 }

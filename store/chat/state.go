@@ -54,23 +54,23 @@ type Room struct {
 // Presence is a user's entry in a room's user list.
 type Presence struct {
 	// User is the id and the name the user entered the room with.
-	User actions.User
+	User actions.User `json:"user"`
 	// Entered is the seq of the action that put the user in the list.
-	Entered uint64
+	Entered uint64 `json:"entered"`
 	// Sockets counts the user's connected sockets in the room.
-	Sockets int
+	Sockets int `json:"sockets"`
 	// LeftAt is the seq of the action that closed the user's last socket, or
 	// 0 while the user has one. A user with LeftAt set is in its grace period.
-	LeftAt uint64
+	LeftAt uint64 `json:"leftAt,omitempty"`
 }
 
 // Session is one socket's connection status, as the seed's chatSlice holds it.
 type Session struct {
-	ID                       string
-	UserID                   string
-	Username                 string
-	IsEstablishingConnection bool
-	IsConnected              bool
+	ID                       string `json:"id"`
+	UserID                   string `json:"userId,omitempty"`
+	Username                 string `json:"username,omitempty"`
+	IsEstablishingConnection bool   `json:"isEstablishingConnection"`
+	IsConnected              bool   `json:"isConnected"`
 }
 
 func newRoom(name string) *Room {
@@ -107,12 +107,7 @@ func (r *Room) Presence(id string) (Presence, bool) { return r.users.Get(id) }
 // UserList returns the room's user list in the order users entered it: each
 // id once, including users inside their grace period.
 func (r *Room) UserList() []actions.User {
-	entries := make([]Presence, 0, r.users.Len())
-	for it := r.users.Iterator(); !it.Done(); {
-		_, p, _ := it.Next()
-		entries = append(entries, p)
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Entered < entries[j].Entered })
+	entries := r.presences()
 	users := make([]actions.User, len(entries))
 	for i, p := range entries {
 		users[i] = p.User

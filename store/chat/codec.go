@@ -1,0 +1,95 @@
+package chat
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/benbjohnson/immutable"
+	"github.com/statecast/statecast/actions"
+)
+
+// snapshotVersion is the version of the snapshot encoding below.
+const snapshotVersion = 1
+
+// Codec encodes states for snapshots (it implements store.Codec[State]).
+// The encoding is canonical: equal states give equal bytes, so comparing
+// encodings compares states.
+type Codec struct{}
+
+type snapshotJSON struct {
+	Version int        `json:"version"`
+	Rooms   []roomJSON `json:"rooms"`
+}
+
+type roomJSON struct {
+	Name     string            `json:"name"`
+	Messages []actions.Message `json:"messages"`
+	Users    []Presence        `json:"users"`
+	Sessions []Session         `json:"sessions"`
+}
+
+// Encode returns the canonical JSON of s.
+func (Codec) Encode(s State) ([]byte, error) {
+	snap := snapshotJSON{Version: snapshotVersion, Rooms: []roomJSON{}}
+	for _, name := range s.RoomNames() {
+		r := s.Room(name)
+		rj := roomJSON{Name: name, Messages: r.Messages(), Users: r.presences(), Sessions: r.sessionList()}
+		snap.Rooms = append(snap.Rooms, rj)
+	}
+	return json.Marshal(snap)
+}
+
+// Decode rebuilds a state from Encode's output.
+func (Codec) Decode(data []byte) (State, error) {
+	var snap snapshotJSON
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return State{}, fmt.Errorf("chat: decoding snapshot: %w", err)
+	}
+	if snap.Version != snapshotVersion {
+		return State{}, fmt.Errorf("chat: snapshot version %d, want %d", snap.Version, snapshotVersion)
+	}
+	var s State
+	for _, rj := range snap.Rooms {
+		r := newRoom(rj.Name)
+		msgs := immutable.NewListBuilder[*actions.Message]()
+		for i := range rj.Messages {
+			msgs.Append(&rj.Messages[i])
+		}
+		r.messages = msgs.List()
+		users := immutable.NewMapBuilder[string, Presence](nil)
+		for _, p := range rj.Users {
+			users.Set(p.User.ID, p)
+		}
+		r.users = users.Map()
+		sessions := immutable.NewMapBuilder[string, Session](nil)
+		for _, ss := range rj.Sessions {
+			sessions.Set(ss.ID, ss)
+		}
+		r.sessions = sessions.Map()
+		s = s.withRoom(r)
+	}
+	return s, nil
+}
+
+// presences returns the user-list entries in entry order.
+func (r *Room) presences() []Presence {
+	out := make([]Presence, 0, r.users.Len())
+	for it := r.users.Iterator(); !it.Done(); {
+		_, p, _ := it.Next()
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Entered < out[j].Entered })
+	return out
+}
+
+// sessionList returns the sessions ordered by id.
+func (r *Room) sessionList() []Session {
+	out := make([]Session, 0, r.sessions.Len())
+	for it := r.sessions.Iterator(); !it.Done(); {
+		_, s, _ := it.Next()
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+
+	"github.com/statecast/statecast/actions"
+)
+
+// Log is the durable, append-only record of every action the store
+// applied, in order. The store's state is a pure fold of it: replaying the
+// log from the start (or from a snapshot) rebuilds the state exactly.
+//
+// Append and apply are separate steps: the store appends a batch, then
+// applies it. A backend shared by several nodes (a stream every node reads)
+// implements the same contract.
+//
+// Every backend must pass the suite in package store/logtest.
+type Log interface {
+	// Append writes batch as the next records, in order, and sets each
+	// action's Seq: the first gets LastSeq()+1, the next one more, and so on
+	// (seqs start at 1 and have no gaps). When Append returns nil the records
+	// are as durable as the backend's sync policy promises (for the file log
+	// with fsync=always: on disk). On error, no action of the batch counts as
+	// appended and their Seq fields are zero; a backend that cannot undo a
+	// partial write must fail every later call rather than go on.
+	// The store calls Append from one goroutine at a time; an empty batch is
+	// a no-op.
+	Append(ctx context.Context, batch []*actions.Action) error
+
+	// LastSeq returns the seq of the last record, or 0 for an empty log.
+	LastSeq() uint64
+
+	// FirstSeq returns the seq of the oldest record still held, or 0 for an
+	// empty log. It is greater than 1 once old records were removed.
+	FirstSeq() uint64
+
+	// Read calls fn for every record with seq >= from, in seq order, up to the
+	// last record appended when Read began. It stops at the first error fn
+	// returns, and returns it. Reading from 0 or 1 starts at the oldest
+	// record; reading from LastSeq()+1 or later calls fn never. fn must not
+	// keep the action past the call unless it copies it. Read may run
+	// concurrently with Append.
+	Read(ctx context.Context, from uint64, fn func(a *actions.Action) error) error
+
+	// Close makes everything appended durable and releases the log. Later
+	// calls of other methods fail. Safe to call twice.
+	Close() error
+}
+
+// Snapshots stores snapshots: encoded states after a given seq, so that
+// recovery need not replay the whole log.
+type Snapshots interface {
+	// SaveSnapshot stores data as the state after seq. It is durable when it
+	// returns; a crash midway leaves the previous snapshots intact.
+	SaveSnapshot(seq uint64, data []byte) error
+	// LatestSnapshot returns the newest snapshot, or seq 0 and nil data when
+	// there is none.
+	LatestSnapshot() (seq uint64, data []byte, err error)
+}
+
+// Codec encodes states for snapshots. Decode(Encode(s)) must equal s.
+type Codec[S any] interface {
+	Encode(s S) ([]byte, error)
+	Decode(data []byte) (S, error)
+}
