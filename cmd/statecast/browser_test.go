@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// These tests drive the embedded chat page (transport/web) in headless
+// Chromium against a real server. Each page is a separate browser context,
+// so it has its own cookies and therefore its own user id.
+
+const (
+	browserWait   = 10 * time.Second // the longest a page may take to show something
+	browserAction = 15 * time.Second // the longest one batch of actions may take
+)
+
+// headlessBrowser is one Chromium process for one test.
+type headlessBrowser struct {
+	t   *testing.T
+	ctx context.Context // the browser's first tab; pages are created from it
+}
+
+// newBrowser starts Chromium and stops it, and every process it started,
+// when the test ends. Without Chromium it skips the test, or fails it when
+// CI=true.
+func newBrowser(t *testing.T) *headlessBrowser {
+	t.Helper()
+	path := findChromium()
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found on PATH (CI=true, so the browser tests must run)")
+		}
+		t.Skip("chromium not found on PATH; install it to run the browser tests")
+	}
+	dataDir := t.TempDir() // registered first, so it is removed after the browser stopped
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // as root, in a container
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(dataDir),
+		chromedp.WindowSize(1000, 640),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		// Pages are closed by their own cleanups, which run before this one.
+		// Close the browser gracefully, then free the allocator, which waits
+		// for the browser process to exit.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := chromedp.Cancel(cctx); err != nil {
+			t.Logf("closing the browser: %v", err)
+		}
+		cancel()
+		cancelBrowser()
+		cancelAlloc()
+		awaitNoProcessUsing(t, dataDir)
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return &headlessBrowser{t: t, ctx: ctx}
+}
+
+func findChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// awaitNoProcessUsing waits until no process runs with dir as its user data
+// directory: Chrome's helpers (zygote, renderers) can exit shortly after the
+// browser itself. Any still there after a few seconds are killed and reported.
+func awaitNoProcessUsing(t *testing.T, dir string) {
+	if runtime.GOOS != "linux" {
+		return
+	}
+	want := []byte("--user-data-dir=" + dir + "\x00")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []*os.Process
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == os.Getpid() {
+				continue
+			}
+			cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			if err == nil && strings.Contains(string(cmdline), string(want)) {
+				if p, err := os.FindProcess(pid); err == nil {
+					left = append(left, p)
+				}
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, p := range left {
+				p.Kill()
+			}
+			t.Errorf("%d browser processes still ran after the browser closed; killed them", len(left))
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// chatPage is one tab showing the chat page, in its own browser context.
+type chatPage struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+}
+
+// open loads url in a new tab of a new browser context, closed when the test
+// ends.
+func (b *headlessBrowser) open(name, url string) *chatPage {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // creates the tab, bound to ctx
+		b.t.Fatalf("%s: opening a tab: %v", name, err)
+	}
+	p := &chatPage{t: b.t, name: name, ctx: ctx}
+	p.do(chromedp.Navigate(url))
+	return p
+}
+
+// join opens the page, enters name in the join form and waits until the
+// page is connected.
+func (b *headlessBrowser) join(name, url string) *chatPage {
+	b.t.Helper()
+	p := b.open(name, url)
+	p.do(
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), name),
+		chromedp.Click(chromedp.ID("join")),
+	)
+	p.waitConnected()
+	return p
+}
+
+// do runs actions on the page within browserAction.
+func (p *chatPage) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, browserAction)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v\npage: %s", p.name, err, p.describe())
+	}
+}
+
+// eval returns the value of a JavaScript expression on the page.
+func eval[T any](p *chatPage, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, browserAction)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("%s: evaluating %s: %v", p.name, expr, err)
+	}
+	return v
+}
+
+// waitFor waits until the JavaScript predicate is true on the page.
+func (p *chatPage) waitFor(what, predicate string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, browserAction)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](predicate,
+		chromedp.WithPollingInterval(20*time.Millisecond),
+		chromedp.WithPollingTimeout(browserWait)))
+	if err != nil {
+		p.t.Fatalf("%s: waiting for %s: %v\npage: %s", p.name, what, err, p.describe())
+	}
+}
+
+// waitEqual waits until the JavaScript expression equals want (compared as
+// JSON), and fails with the last value otherwise.
+func (p *chatPage) waitEqual(what, expr string, want any) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf("%s = %s", what, jsValue(want)),
+		fmt.Sprintf("JSON.stringify(%s) === JSON.stringify(%s)", expr, jsValue(want)))
+}
+
+// jsValue is v as a JavaScript literal (JSON, with < > & left readable).
+func jsValue(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// describe is the visible state of the page, for failure messages.
+func (p *chatPage) describe() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		url: location.href,
+		status: document.querySelector('#status')?.dataset.state,
+		error: document.querySelector('#error')?.textContent,
+		users: [...document.querySelectorAll('#users li')].map((li) => li.dataset.id + ' ' + li.textContent),
+		messages: [...document.querySelectorAll('#messages li')].map((li) => li.textContent),
+		events: window.statecastEvents,
+	})`))
+	if err != nil {
+		return fmt.Sprintf("(unavailable: %v)", err)
+	}
+	return s
+}
+
+const (
+	jsStatus   = `document.querySelector('#status').dataset.state`
+	jsUserList = `[...document.querySelectorAll('#users li')].map((li) => li.textContent).sort()`
+	jsMessages = `[...document.querySelectorAll('#messages li')].map((li) =>
+		li.querySelector('.author').textContent + ': ' + li.querySelector('.text').textContent)`
+	jsEvents = `window.statecastEvents`
+)
+
+func (p *chatPage) waitConnected() {
+	p.t.Helper()
+	p.waitEqual("status", jsStatus, "connected")
+}
+
+// waitUsers waits until the page lists exactly these user names.
+func (p *chatPage) waitUsers(names ...string) {
+	p.t.Helper()
+	names = slices.Sorted(slices.Values(names))
+	p.waitEqual("user list", jsUserList, names)
+}
+
+// waitMessages waits until the page shows exactly these "name: text" lines,
+// in order.
+func (p *chatPage) waitMessages(lines ...string) {
+	p.t.Helper()
+	p.waitEqual("messages", jsMessages, lines)
+}
+
+// say types text into the message box and sends it.
+func (p *chatPage) say(text string) {
+	p.t.Helper()
+	p.do(
+		chromedp.SendKeys(chromedp.ID("message"), text),
+		chromedp.Click(chromedp.ID("send")),
+	)
+	p.waitEqual("an empty message box after sending", `document.querySelector('#message').value`, "")
+}
+
+// id is the user id the page keeps in its wsId cookie.
+func (p *chatPage) id() string {
+	p.t.Helper()
+	return eval[string](p, `decodeURIComponent(document.cookie.split('; ').find((c) => c.startsWith('wsId='))?.slice(5) ?? '')`)
+}
+
+// countUser is how many entries of the page's user list have this id.
+func (p *chatPage) countUser(id string) int {
+	p.t.Helper()
+	return eval[int](p, fmt.Sprintf(`[...document.querySelectorAll('#users li')].filter((li) => li.dataset.id === %s).length`, jsValue(id)))
+}
+
+func TestBrowserChat(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	b := newBrowser(t)
+	url := "http://" + s.addr + "/?room=browser_chat"
+
+	ann := b.join("ann", url)
+	bob := b.join("bob", url)
+	if ann.id() == "" || ann.id() == bob.id() {
+		t.Fatalf("ids: ann %q, bob %q; want two different non-empty ids", ann.id(), bob.id())
+	}
+	ann.waitUsers("ann", "bob")
+	bob.waitUsers("ann", "bob")
+	if n := ann.countUser(bob.id()); n != 1 {
+		t.Fatalf("ann lists bob's id %d times, want 1", n)
+	}
+
+	ann.say("hello bob")
+	bob.waitMessages("ann: hello bob")
+	bob.say("hi ann")
+	ann.say("how are you?")
+	want := []string{"ann: hello bob", "bob: hi ann", "ann: how are you?"}
+	ann.waitMessages(want...)
+	bob.waitMessages(want...)
+
+	if path := os.Getenv("STATECAST_SCREENSHOT"); path != "" {
+		ctx, cancel := context.WithTimeout(ann.ctx, browserAction)
+		defer cancel()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBrowserEscapesUserText(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	b := newBrowser(t)
+	url := "http://" + s.addr + "/?room=browser_escape"
+
+	const name = `<i>ann</i>`
+	const payload = `<img src=x onerror=alert(1)><b>x</b>`
+	ann := b.join(name, url)
+	bob := b.join("bob", url)
+	for _, p := range []*chatPage{ann, bob} {
+		p.do(chromedp.Evaluate[chromedp.Void](`window.alert = () => { window.alerted = true }`))
+		p.waitUsers(name, "bob")
+	}
+	ann.say(payload)
+	for _, p := range []*chatPage{ann, bob} {
+		p.waitMessages(name + ": " + payload)
+		if n := eval[int](p, `document.querySelectorAll('#messages img, #messages b, #messages i, #users i').length`); n != 0 {
+			t.Errorf("%s: user text created %d elements; want it shown as text", p.name, n)
+		}
+		if eval[bool](p, `window.alerted === true`) {
+			t.Errorf("%s: user text ran a script", p.name)
+		}
+	}
+}
+
+func TestBrowserReloadKeepsIdentity(t *testing.T) {
+	t.Parallel()
+	// A grace period longer than the default, so that a slow machine still
+	// reloads within it; quiet below waits longer than it.
+	const grace = 2 * time.Second
+	s := startServer(t, "-grace", grace.String())
+	b := newBrowser(t)
+	url := "http://" + s.addr + "/?room=browser_reload"
+
+	ann := b.join("ann", url)
+	bob := b.join("bob", url)
+	annID := ann.id()
+	// A raw socket in the same room sees every frame the room sends.
+	observer, hello := s.join("/chat/browser_reload", "observer", "observer")
+	if n := len(hello.list("connectedUserList")); n != 3 {
+		t.Fatalf("observer: connectedUserList = %v, want ann, bob and observer", hello)
+	}
+	ann.waitUsers("ann", "bob", "observer")
+	bob.waitUsers("ann", "bob", "observer")
+	before := eval[map[string]int](bob, jsEvents)
+
+	ann.do(chromedp.Reload())
+	ann.waitConnected()
+	observer.quiet(grace + 500*time.Millisecond) // no joined at the reconnect, no disconnected after the grace period
+
+	if got := ann.id(); got != annID {
+		t.Errorf("ann's id after the reload = %q, want %q", got, annID)
+	}
+	if got := eval[string](ann, `document.querySelector('#users li.me')?.dataset.id`); got != annID {
+		t.Errorf("ann's own entry after the reload has id %q, want %q", got, annID)
+	}
+	ann.waitUsers("ann", "bob", "observer")
+	if after := eval[map[string]int](bob, jsEvents); !maps.Equal(before, after) {
+		t.Errorf("bob's events changed during ann's reload: before %v, after %v", before, after)
+	}
+	if n := bob.countUser(annID); n != 1 {
+		t.Errorf("bob lists ann's id %d times after the reload, want 1", n)
+	}
+	bob.waitUsers("ann", "bob", "observer")
+}
+
+func TestBrowserReconnectsAfterRestart(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	b := newBrowser(t)
+	url := "http://" + s.addr + "/?room=browser_restart"
+
+	ann := b.join("ann", url)
+	bob := b.join("bob", url)
+	ann.waitUsers("ann", "bob")
+	annID, bobID := ann.id(), bob.id()
+
+	// A graceful shutdown closes every socket with 1001: the pages retry
+	// until a server listens on the address again.
+	if err := s.stop(); err != nil {
+		t.Fatalf("stopping the server: %v", err)
+	}
+	for _, p := range []*chatPage{ann, bob} {
+		p.waitEqual("status", jsStatus, "reconnecting")
+	}
+	startServer(t, "-addr", s.addr)
+	for _, p := range []*chatPage{ann, bob} {
+		p.waitConnected()
+		p.waitUsers("ann", "bob")
+	}
+	if ann.id() != annID || bob.id() != bobID {
+		t.Errorf("ids changed across the restart: ann %q→%q, bob %q→%q", annID, ann.id(), bobID, bob.id())
+	}
+	ann.say("back again")
+	bob.waitMessages("ann: back again")
+}
