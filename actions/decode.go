@@ -161,6 +161,9 @@ func idField(raw json.RawMessage) (string, *Error) {
 	if err != nil {
 		return "", Errorf(CodeWrongType, "id must be a finite number")
 	}
+	if n == 0 {
+		return "0", nil // -0.0 too: String(-0) is "0", as for the literal -0
+	}
 	return strconv.FormatFloat(n, 'f', -1, 64), nil
 }
 

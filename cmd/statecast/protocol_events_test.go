@@ -223,18 +223,38 @@ func TestConnectingAccepted(t *testing.T) {
 	}
 }
 
-func TestConnectingNumberIDAsRawJSON(t *testing.T) {
+// Number ids become their decimal string (as JavaScript's String(n) writes
+// them), sent here as raw JSON literals.
+func TestConnectingNumberIDs(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
-	c := s.dial("/chat")
-	c.sendRaw(websocket.MessageText, []byte(`{"event":"connecting","id":1700000000000,"username":"ann"}`))
-	wantConnected(t, c.expect("connected"), "1700000000000", "ann", map[string]string{"1700000000000": "ann"})
-	// A number id and its string are the same user: the seed's cookie holds
-	// the string of what it first sent.
-	d := s.dial("/chat")
-	d.sendRaw(websocket.MessageText, []byte(`{"event":"connecting","id":"1700000000000","username":"ann"}`))
-	wantConnected(t, d.expect("connected"), "1700000000000", "ann", map[string]string{"1700000000000": "ann"})
-	c.nothingFor(100 * time.Millisecond) // a second tab: no joined
+	for _, tc := range []struct{ lit, id string }{
+		{"1700000000000", "1700000000000"},
+		{"42", "42"},
+		{"0", "0"},
+		{"-0", "0"},
+		{"-0.0", "0"},
+		{"0.0", "0"},
+		{"-7", "-7"},
+		{"1.5", "1.5"},
+		{"1.0", "1"},
+		{"1e3", "1000"},
+		{"1E+3", "1000"},
+		{"17000000000.00e2", "1700000000000"},
+	} {
+		t.Run(tc.lit, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t)
+			c := s.dial("/chat")
+			c.sendRaw(websocket.MessageText, []byte(`{"event":"connecting","id":`+tc.lit+`,"username":"ann"}`))
+			wantConnected(t, c.expect("connected"), tc.id, "ann", map[string]string{tc.id: "ann"})
+			// The number and its string are the same user: a second tab, not
+			// announced.
+			d := s.dial("/chat")
+			d.send(connecting(map[string]any{"id": tc.id, "username": "ann"}))
+			wantConnected(t, d.expect("connected"), tc.id, "ann", map[string]string{tc.id: "ann"})
+			c.nothingFor(50 * time.Millisecond)
+		})
+	}
 }
 
 func TestConnectingGeneratesID(t *testing.T) {
@@ -720,4 +740,78 @@ func TestConcurrentWriters(t *testing.T) {
 	for _, c := range cs {
 		c.nothingFor(50 * time.Millisecond)
 	}
+}
+
+// A socket that connects while messages flow misses none and sees none
+// twice: its connected list and the messageWritten events after it form one
+// unbroken sequence.
+func TestJoinWhileMessagesFlow(t *testing.T) {
+	t.Parallel()
+	const total = 100
+	s := startServer(t)
+	w, hello := s.join("/chat", "w", "writer")
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < total; i++ {
+			b, _ := json.Marshal(map[string]any{"event": "writeMessage", "message": fmt.Sprintf("m%03d", i)})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := w.conn.Write(ctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		done <- nil
+	}()
+	clients := []*client{w}
+	starts := [][]chatMsg{messagesOf(t, hello)}
+	for i := 0; i < 5; i++ {
+		time.Sleep(15 * time.Millisecond)
+		c, e := s.join("/chat", fmt.Sprintf("j%d", i), fmt.Sprintf("joiner%d", i))
+		clients = append(clients, c)
+		starts = append(starts, messagesOf(t, e))
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	for i, c := range clients {
+		prev := starts[i]
+		for k, m := range prev {
+			if m.Message != fmt.Sprintf("m%03d", k) {
+				t.Fatalf("client %d: connected list %v is not the start of the flow", i, prev)
+			}
+		}
+		for len(prev) < total {
+			e := c.expectAny()
+			switch e.str("event") {
+			case "joined":
+				continue // a later joiner
+			case "messageWritten":
+			default:
+				t.Fatalf("client %d: unexpected %v", i, e)
+			}
+			list := messagesOf(t, e)
+			if len(list) != len(prev)+1 || list[len(prev)].Message != fmt.Sprintf("m%03d", len(prev)) {
+				t.Fatalf("client %d: after %d messages got %v", i, len(prev), texts(list))
+			}
+			for k := range prev {
+				if list[k] != prev[k] {
+					t.Fatalf("client %d: message %d changed from %+v to %+v", i, k, prev[k], list[k])
+				}
+			}
+			prev = list
+		}
+	}
+}
+
+// expectAny reads the next frame, whatever its event.
+func (c *client) expectAny() event {
+	c.t.Helper()
+	e, err := c.next(5 * time.Second)
+	if err != nil {
+		c.t.Fatalf("waiting for a frame: %v", err)
+	}
+	return e
 }
