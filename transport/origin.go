@@ -23,8 +23,9 @@ func originAllowed(r *http.Request, patterns []string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	host := strings.ToLower(hostPort(u.Host, defaultPort(u.Scheme)))
-	switch u.Hostname() {
+	def := defaultPort(u.Scheme)
+	host := strings.ToLower(hostPort(u.Host, def))
+	switch strings.ToLower(u.Hostname()) {
 	case "localhost", "127.0.0.1", "::1":
 		return true
 	}
@@ -35,7 +36,15 @@ func originAllowed(r *http.Request, patterns []string) bool {
 	if host == strings.ToLower(hostPort(r.Host, reqPort)) {
 		return true
 	}
-	return matchesAny(patterns, host) || matchesAny(patterns, u.Host)
+	if matchesAny(patterns, host) {
+		return true
+	}
+	// A pattern without a port names the scheme's default port, however
+	// the origin spells it.
+	if p := u.Port(); p == "" || p == def {
+		return matchesAny(patterns, strings.TrimSuffix(host, ":"+def))
+	}
+	return false
 }
 
 // hostPort makes the port of host explicit.

@@ -36,6 +36,8 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.Int64Var(&c.transport.FrameLimit, "frame-limit", 64<<10, "largest client frame in `bytes`; larger closes with 1009 (STATECAST_FRAME_LIMIT)")
 	fs.StringVar(&c.origins, "allowed-origins", "", "extra browser origins, comma-separated host[:port] patterns such as *.example.com (STATECAST_ALLOWED_ORIGINS)")
 	fs.IntVar(&c.transport.SendQueue, "send-queue", 1024, "frames queued for one socket before it is closed with 1013 (STATECAST_SEND_QUEUE)")
+	fs.DurationVar(&c.transport.PingInterval, "ping-interval", 20*time.Second, "how often an idle socket is pinged (STATECAST_PING_INTERVAL)")
+	fs.DurationVar(&c.transport.PingTimeout, "ping-timeout", 10*time.Second, "how long a pong may take before the peer counts as dead (STATECAST_PING_TIMEOUT)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.DurationVar(&c.shutdownWithin, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take (STATECAST_SHUTDOWN_TIMEOUT)")
@@ -64,6 +66,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, fmt.Errorf("-frame-limit must be at least 64 bytes")
 	case c.transport.SendQueue < 1:
 		return c, fmt.Errorf("-send-queue must be at least 1")
+	case c.transport.PingInterval <= 0:
+		return c, fmt.Errorf("-ping-interval must be positive")
+	case c.transport.PingTimeout <= 0:
+		return c, fmt.Errorf("-ping-timeout must be positive")
 	}
 	return c, c.transport.Validate()
 }

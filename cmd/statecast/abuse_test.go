@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Abuse: repeated bad frames (1008), too slow a reader (1013), and a flood
+// of malformed frames from many sockets that must not disturb the chat.
+
+// TestRepeatedAbuseCloses1008: ten bad frames within the window leave the
+// socket open, each answered with an error; the eleventh closes it with
+// 1008 after its error. A good frame in between does not reset the count.
+func TestRepeatedAbuseCloses1008(t *testing.T) {
+	s := startServer(t)
+	ann, _ := s.join("/chat", "ann", "ann")
+	c := s.dial("/chat")
+	bad := []struct{ frame, code string }{
+		{`{`, "invalid_json"},
+		{`[1]`, "not_an_object"},
+		{`"hi"`, "not_an_object"},
+		{`{"event":"nope"}`, "unknown_event"},
+		{`{"message":"x"}`, "missing_field"},
+		{`{"event":7}`, "wrong_type"},
+		{`{"event":"writeMessage","message":"x"}`, "not_connected"},
+		{`{"event":"connecting","id":"m"}`, "missing_field"},
+		{`{"event":"connecting","id":"m","username":3}`, "wrong_type"},
+		{`{"event":"connecting","id":true,"username":"mal"}`, "wrong_type"},
+	}
+	for _, b := range bad {
+		c.sendRaw(websocket.MessageText, []byte(b.frame))
+		if e := c.expect("error"); e.str("code") != b.code {
+			t.Fatalf("%s: error %v, want code %s", b.frame, e, b.code)
+		}
+	}
+	// Ten bad frames: still open and usable.
+	c.send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
+	c.expect("connected")
+	ann.expect("joined")
+	c.send(map[string]any{"event": "writeMessage", "message": "ten is fine"})
+	for _, cl := range []*client{ann, c} {
+		cl.epExpectMessage("mal", "ten is fine")
+	}
+	// The eleventh within the window closes with 1008, after its error.
+	c.send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
+	c.epExpectError("already_connected")
+	c.epExpectClose(websocket.StatusPolicyViolation)
+	if d := ann.expect("disconnected"); d.str("id") != "mal" {
+		t.Fatalf("disconnected = %v, want mal", d)
+	}
+	// Each socket counts on its own: ann is untouched.
+	ann.epSay("ann is fine")
+	ann.epExpectMessage("ann", "ann is fine")
+}
+
+// dialSmallBuffer opens a socket whose TCP receive buffer is tiny, so that
+// a client that stops reading fills the path to it quickly.
+func (s *testServer) dialSmallBuffer(path string) *client {
+	s.t.Helper()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+		}
+		return conn, err
+	}}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, s.url(path), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		s.t.Fatalf("dial %s: %v", path, err)
+	}
+	conn.SetReadLimit(64 << 20)
+	s.t.Cleanup(func() { conn.CloseNow() })
+	return &client{t: s.t, conn: conn}
+}
+
+// newest reads the next frame and returns its event and, for
+// messageWritten, the newest message. It decodes only the tail of a
+// messageWritten frame (JSON scanning is slow under -race, and these frames
+// are big), which is sound for messages that hold no "},{".
+func (c *client) newest() (ev, username, message string) {
+	c.t.Helper()
+	ev, username, message, err := c.tryNewest()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return ev, username, message
+}
+
+func (c *client) tryNewest() (ev, username, message string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	typ, b, err := c.conn.Read(ctx)
+	if err != nil {
+		return "", "", "", err
+	}
+	if typ != websocket.MessageText {
+		return "", "", "", errors.New("binary frame from the server")
+	}
+	const head = `{"event":"messageWritten","messagesList":[`
+	if !bytes.HasPrefix(b, []byte(head)) {
+		var e struct{ Event string }
+		if err := json.Unmarshal(b, &e); err != nil || e.Event == "" {
+			return "", "", "", fmt.Errorf("frame %.80q is not a JSON object with an event", b)
+		}
+		return e.Event, "", "", nil
+	}
+	list := b[len(head)-1:]
+	if !bytes.HasSuffix(list, []byte("]}")) {
+		return "", "", "", fmt.Errorf("messageWritten frame ends with %q", b[max(0, len(b)-20):])
+	}
+	last := list[1 : len(list)-2]
+	if i := bytes.LastIndex(last, []byte("},{")); i >= 0 {
+		last = last[i+2:]
+	}
+	var m struct{ Username, Message string }
+	if err := json.Unmarshal(last, &m); err != nil {
+		return "", "", "", fmt.Errorf("newest message %.80q: %v", last, err)
+	}
+	return "messageWritten", m.Username, m.Message, nil
+}
+
+// TestSlowReaderCloses1013: a client that stops reading while the others
+// chat is closed with 1013 once its send queue is full; the others get
+// every message, in order, while it lags, and the server never waits for it.
+func TestSlowReaderCloses1013(t *testing.T) {
+	const sendQueue, total = 16, 80
+	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20")
+	slow := s.dialSmallBuffer("/chat")
+	slow.send(map[string]any{"event": "connecting", "id": "slow", "username": "slow"})
+	slow.expect("connected")
+	ann, _ := s.join("/chat", "ann", "ann")
+	bob, _ := s.join("/chat", "bob", "bob")
+	ann.expect("joined")
+
+	// slow reads nothing from here on. Each message is echoed to ann and
+	// bob before the next is sent: if the server waited for slow, an echo
+	// would stall.
+	text := func(i int) string { return fmt.Sprintf("%03d %s", i, strings.Repeat("x", 8<<10)) }
+	for i := range total {
+		ann.epSay(text(i))
+		for _, c := range []*client{ann, bob} {
+			if ev, u, m := c.newest(); ev != "messageWritten" || u != "ann" || m != text(i) {
+				t.Fatalf("got %s %s: %.10q, want messageWritten ann: %.10q", ev, u, m, text(i))
+			}
+		}
+	}
+	// slow now reads what reached it: its connected was read already; then
+	// the joined events, a prefix of the messages in order, then 1013.
+	var got int
+	for {
+		ev, _, m, err := slow.tryNewest()
+		if err != nil {
+			if st := websocket.CloseStatus(err); st != websocket.StatusTryAgainLater {
+				t.Fatalf("slow reader closed with %d (%v) after %d messages, want 1013", st, err, got)
+			}
+			break
+		}
+		switch ev {
+		case "joined":
+			continue
+		case "messageWritten":
+			if m != text(got) {
+				t.Fatalf("slow reader's message %d is %.10q, want %.10q", got, m, text(got))
+			}
+			got++
+		default:
+			t.Fatalf("slow reader got %s", ev)
+		}
+	}
+	if got >= total {
+		t.Fatalf("slow reader got all %d messages before 1013", got)
+	}
+	t.Logf("slow reader got %d of %d messages before 1013", got, total)
+	// The room goes on without it.
+	if d := ann.expect("disconnected"); d.str("id") != "slow" {
+		t.Fatalf("disconnected = %v, want slow", d)
+	}
+	bob.expect("disconnected")
+	bob.epSay("after")
+	for _, c := range []*client{ann, bob} {
+		c.epExpectMessage("bob", "after")
+	}
+}
+
+// abuserKinds are the ways an abusive socket misbehaves, each until the
+// server closes it.
+var abuserKinds = []string{"invalid-json", "non-object", "unknown-event", "binary", "oversized", "connected-abuser"}
+
+// abuse runs one abusive connection of kind and returns how it ended.
+func abuse(ctx context.Context, url, kind string, n int) (websocket.StatusCode, error) {
+	// The dial does not follow ctx: net/http keeps a connection whose dial
+	// was cancelled for later use, and a connection that never sent a
+	// request holds up the server's shutdown for 5s.
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(dctx, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("dial: %w", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(64 << 20)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// readUntilError reads until an error event (the reply to a bad frame)
+	// or the end of the socket.
+	readUntilError := func() (ended bool, code websocket.StatusCode) {
+		for {
+			typ, b, err := conn.Read(rctx)
+			if err != nil {
+				return true, websocket.CloseStatus(err)
+			}
+			var e map[string]any
+			if typ != websocket.MessageText || json.Unmarshal(b, &e) != nil {
+				return true, -2 // the server sent something it must not
+			}
+			if e["event"] == "error" {
+				return false, 0
+			}
+		}
+	}
+	if kind == "connected-abuser" {
+		id := fmt.Sprintf("abuser-%d", n)
+		b, _ := json.Marshal(map[string]any{"event": "connecting", "id": id, "username": id})
+		if err := conn.Write(rctx, websocket.MessageText, b); err != nil {
+			return 0, nil
+		}
+		for {
+			_, b, err := conn.Read(rctx)
+			if err != nil {
+				return websocket.CloseStatus(err), nil
+			}
+			if strings.Contains(string(b), `"connected"`) {
+				break
+			}
+		}
+	}
+	for i := 0; ; i++ {
+		var typ websocket.MessageType = websocket.MessageText
+		var frame []byte
+		switch kind {
+		case "invalid-json":
+			frame = []byte([]string{`{`, `{"event":}`, `}{`, "\xff", `{"event":"writeMessage","message":"x"`}[i%5])
+		case "non-object":
+			frame = []byte([]string{`[]`, `"writeMessage"`, `42`, `null`, `true`}[i%5])
+		case "unknown-event", "connected-abuser":
+			frame = []byte([]string{
+				`{"event":"hack","message":"pwned"}`,
+				`{"event":"writeMessage"}`,
+				`{"event":"writeMessage","message":42}`,
+				`{"event":"connecting","id":"good-0","username":""}`,
+				`{"event":"WriteMessage","message":"x"}`,
+			}[i%5])
+		case "binary":
+			typ, frame = websocket.MessageBinary, []byte(`{"event":"writeMessage","message":"binary"}`)
+		case "oversized":
+			frame = []byte(`{"event":"writeMessage","message":"` + strings.Repeat("o", 100<<10) + `"}`)
+		}
+		if err := conn.Write(rctx, typ, frame); err != nil {
+			// The server may drop the socket while a big frame is on its
+			// way; read what it said before.
+			_, code := readUntilError()
+			return code, nil
+		}
+		if ended, code := readUntilError(); ended {
+			return code, nil
+		}
+	}
+}
+
+// TestFloodOfBadFrames is the acceptance test for abuse: several sockets
+// flood malformed frames (invalid JSON, non-objects, unknown events, binary
+// frames, oversized frames), reconnecting as they get closed, while four
+// good clients chat. Every good message reaches every good client exactly
+// once, in one common order, and the server stays up.
+func TestFloodOfBadFrames(t *testing.T) {
+	const good, each = 4, 50
+	s := startServer(t)
+	goods := make([]*client, good)
+	for i := range goods {
+		goods[i], _ = s.join("/chat", fmt.Sprint("good-", i), fmt.Sprint("good", i))
+	}
+
+	// The abusers, until the good clients are done.
+	ctx, stopAbuse := context.WithCancel(context.Background())
+	defer stopAbuse()
+	var (
+		abuseWG sync.WaitGroup
+		mu      sync.Mutex
+		ends    = map[websocket.StatusCode]int{}
+		conns   int
+	)
+	for a, kind := range append(abuserKinds, abuserKinds...) {
+		abuseWG.Add(1)
+		go func() {
+			defer abuseWG.Done()
+			for n := 0; ctx.Err() == nil; n++ {
+				code, err := abuse(ctx, s.url("/chat"), kind, a*10000+n)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					t.Errorf("abuser %s: %v", kind, err)
+					return
+				}
+				mu.Lock()
+				ends[code]++
+				conns++
+				mu.Unlock()
+			}
+		}()
+	}
+
+	// Let the flood get going before the chat starts.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := conns
+		mu.Unlock()
+		if n >= 2*len(abuserKinds) {
+			break
+		}
+		if time.Now().After(deadline) {
+			stopAbuse()
+			abuseWG.Wait()
+			t.Fatalf("only %d abusive sockets within 10s", n)
+		}
+	}
+
+	// The good clients: each writes its messages while reading everything.
+	received := make([][]string, good)
+	lastLists := make([][]string, good)
+	var wg sync.WaitGroup
+	for i, c := range goods {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				b, _ := json.Marshal(map[string]any{"event": "writeMessage", "message": fmt.Sprintf("m-%d-%02d", i, k), "username": "abuser"})
+				wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := c.conn.Write(wctx, websocket.MessageText, b)
+				cancel()
+				if err != nil {
+					t.Errorf("good%d write %d: %v", i, k, err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for len(received[i]) < good*each {
+				rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				typ, b, err := c.conn.Read(rctx)
+				cancel()
+				if err != nil {
+					t.Errorf("good%d after %d messages: %v", i, len(received[i]), err)
+					return
+				}
+				var e struct {
+					Event        string `json:"event"`
+					MessagesList []struct {
+						Username string `json:"username"`
+						Message  string `json:"message"`
+					} `json:"messagesList"`
+				}
+				if typ != websocket.MessageText || json.Unmarshal(b, &e) != nil {
+					t.Errorf("good%d got a frame that is not JSON: %.80q", i, b)
+					return
+				}
+				switch e.Event {
+				case "joined", "disconnected":
+				case "messageWritten":
+					if len(e.MessagesList) == 0 {
+						t.Errorf("good%d: messageWritten without messages", i)
+						return
+					}
+					m := e.MessagesList[len(e.MessagesList)-1]
+					received[i] = append(received[i], m.Username+" "+m.Message)
+					lastLists[i] = lastLists[i][:0]
+					for _, m := range e.MessagesList {
+						lastLists[i] = append(lastLists[i], m.Username+" "+m.Message)
+					}
+				default:
+					t.Errorf("good%d got %.200s", i, b)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stopAbuse()
+	abuseWG.Wait()
+	if t.Failed() {
+		return
+	}
+
+	// Exactly once each, in one common order, each sender's in its order.
+	want := map[string]bool{}
+	for i := range good {
+		for k := range each {
+			want[fmt.Sprintf("good%d m-%d-%02d", i, i, k)] = true
+		}
+	}
+	order := received[0]
+	seen := map[string]bool{}
+	next := make([]int, good)
+	for _, m := range order {
+		if !want[m] || seen[m] {
+			t.Fatalf("good0 received %q: not a good message, or twice", m)
+		}
+		seen[m] = true
+		var i, k int
+		fmt.Sscanf(m[strings.IndexByte(m, ' ')+1:], "m-%d-%d", &i, &k)
+		if k != next[i] {
+			t.Fatalf("good%d's message %d arrived when %d was due", i, k, next[i])
+		}
+		next[i]++
+	}
+	for i := 1; i < good; i++ {
+		if strings.Join(received[i], "\n") != strings.Join(order, "\n") {
+			t.Fatalf("good%d received another order than good0", i)
+		}
+	}
+	for i := range good {
+		if strings.Join(lastLists[i], "\n") != strings.Join(order, "\n") {
+			t.Fatalf("good%d's last messagesList is not the history", i)
+		}
+	}
+
+	// The abusers were closed as the protocol says.
+	mu.Lock()
+	t.Logf("%d abusive sockets; their ends: %v", conns, ends)
+	for _, code := range []websocket.StatusCode{websocket.StatusUnsupportedData, websocket.StatusPolicyViolation, websocket.StatusMessageTooBig} {
+		if ends[code] == 0 {
+			t.Errorf("no abusive socket was closed with %d: %v", code, ends)
+		}
+	}
+	for code, n := range ends {
+		switch code {
+		case websocket.StatusUnsupportedData, websocket.StatusPolicyViolation, websocket.StatusMessageTooBig:
+		default:
+			t.Errorf("%d abusive sockets ended with %d", n, code)
+		}
+	}
+	mu.Unlock()
+
+	// The server is up, and its history is what the good clients saw.
+	late, hello := s.join("/chat", "late", "late")
+	var history []string
+	for _, m := range hello.list("messagesList") {
+		mm := m.(map[string]any)
+		history = append(history, fmt.Sprint(mm["username"], " ", mm["message"]))
+	}
+	if strings.Join(history, "\n") != strings.Join(order, "\n") {
+		t.Fatalf("a new client's history (%d messages) differs from what the good clients saw", len(history))
+	}
+	late.epSay("done")
+	late.epExpectMessage("late", "done")
+}
