@@ -1,0 +1,103 @@
+// Package file is statecast's embedded action log: a store.Log and
+// store.Snapshots kept in one directory of append-only files.
+//
+//	l, err := file.Open("data", file.Options{})
+//	s, err := store.Open(ctx, initial, reduce, store.Options[S]{Log: l, Snapshots: l, Codec: codec})
+//
+// # Layout
+//
+//	DIR/LOCK                                   flock'ed by the one writable Log
+//	DIR/log/<first seq, 20 digits>.seg         segments, oldest first
+//	DIR/snapshots/<seq, 20 digits>.snap        snapshots (the newest few)
+//	DIR/snapshots/<seq>.<random>.tmp           a snapshot being written
+//
+// Only the last segment is ever written to; Append starts a new one once
+// the last has reached Options.SegmentSize.
+//
+// # Segment format (version 1)
+//
+// All integers are little-endian. A segment starts with a 24-byte header:
+//
+//	magic "SCASTLOG" (8 bytes) | format version uint32 (1) | first seq uint64 | CRC-32C of the previous 20 bytes
+//
+// followed by records, back to back:
+//
+//	length uint32 | CRC-32C uint32 | payload (length bytes)
+//
+// The payload is the action in the form of actions.AppendBinary, which
+// starts with its seq. The CRC (Castagnoli polynomial) covers the length
+// field and the payload. A length of 0 or above MaxRecordSize is invalid.
+// The seq of every record is one more than the one before, across
+// segments too; a segment's name and header give the seq of its first
+// record, so a segment may be empty (header only).
+//
+// A reader that meets a format version it does not know refuses the
+// segment: a new version means a new header version, never a silent
+// change of the record layout. Changes to the action's binary form that
+// actions.DecodeBinary reads back compatibly need no new version.
+//
+// # Snapshot format (version 1)
+//
+//	magic "SCASTSNP" (8) | version uint32 (1) | seq uint64 | data length uint64 | CRC-32C uint32 | data
+//
+// where the CRC covers the 28 header bytes before it and the data.
+//
+// # Durability
+//
+// Append writes a whole batch with one write call. With Fsync Always (the
+// default) it then fsyncs the segment once, so a batch is on disk before
+// Append returns and the store makes it visible: group commit, one fsync
+// for every action that arrived while the previous fsync ran. Creating a
+// segment fsyncs the new file and the directory; the finished segment is
+// fsynced before the next starts, whatever the policy. Removing files
+// fsyncs the directory too.
+//
+// With Fsync Interval a background goroutine fsyncs once a second; a power
+// loss or kernel crash can lose the actions of about the last second,
+// though each was acknowledged. With Fsync Off appends are never fsynced
+// (segment rolls, snapshots and Close still fsync); a power loss can lose
+// whatever the kernel had not yet written back (on Linux, by default, up
+// to about 30 seconds). Under every policy a crash of the process alone
+// loses nothing that Append acknowledged: the data is in the page cache.
+// Recovery never yields a record without every record before it. A power
+// loss can, rarely, persist the later pages of an unsynced write but not
+// the earlier ones: a hole followed by intact records. Recovery cannot
+// tell that from disk damage, so Open fails as described below; under
+// Always the records from the hole on were never acknowledged, and
+// truncating at the offset named loses nothing that was.
+//
+// SaveSnapshot first fsyncs the log up to the snapshot's seq, so a
+// snapshot is never ahead of the durable log, then writes a temporary
+// file, fsyncs it, renames it into place and fsyncs the directory.
+//
+// # Recovery
+//
+// Open reads every segment and checks the header, every record's CRC, that
+// every record decodes and that seqs are consecutive. A record cut off by
+// a crash at the end of the last segment (an incomplete length, CRC or
+// payload running to the end of the file, a last record whose CRC fails
+// and that ends exactly at the end, zero bytes where the file system
+// extended the file, or an incomplete header of a just created segment)
+// is truncated, and a warning names the file, the offset and the number of
+// bytes dropped. Under Fsync Always such a record was never acknowledged.
+// An incomplete record whose seq is not the next one, or that is followed
+// by an intact record (its length field is damaged), is not a torn append
+// and fails Open.
+//
+// Damage anywhere else fails Open with a *CorruptError that names the file
+// and the byte offset and says how to repair it by hand: restore the file
+// from a backup, or truncate it at that offset, which loses the actions
+// after the last good seq. Nothing acknowledged is dropped silently.
+//
+// With Options.ReadOnly (for reading the directory of a running server)
+// Open never writes: it stops before a torn tail instead of truncating it.
+//
+// # Retention
+//
+// SaveSnapshot keeps the newest Options.KeepSnapshots snapshots. With
+// Options.Prune it also removes the segments whose records all precede the
+// oldest snapshot kept (never the segment holding the last record), so
+// FirstSeq grows; without it the log keeps every record. LatestSnapshot
+// returns the newest intact snapshot and skips a damaged one with a
+// warning.
+package file

@@ -1,0 +1,182 @@
+package file
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/statecast/statecast/actions"
+)
+
+// CorruptError reports damage that recovery cannot repair by itself
+// without dropping acknowledged actions. Its message names the file and
+// the byte offset and says how to repair it by hand.
+type CorruptError struct {
+	// File is the damaged file's path.
+	File string
+	// Offset is the byte offset of the damage in File.
+	Offset int64
+	// Reason says what is wrong.
+	Reason string
+	// LastGoodSeq is the seq of the last intact record before Offset.
+	LastGoodSeq uint64
+	// Later lists the segments after File, which a truncation at Offset
+	// would also have to drop.
+	Later []string
+}
+
+func (e *CorruptError) Error() string {
+	var fix string
+	if e.Offset < segmentHeaderSize {
+		fix = fmt.Sprintf("restore the file from a backup, or delete it (`rm %s`)", e.File)
+	} else {
+		fix = fmt.Sprintf("restore the file from a backup, or truncate it at offset %d to drop everything after it with `truncate -s %d %s`",
+			e.Offset, e.Offset, e.File)
+	}
+	if len(e.Later) > 0 {
+		fix += fmt.Sprintf(" and delete the %d later segment files (%s)", len(e.Later), strings.Join(e.Later, ", "))
+	}
+	return fmt.Sprintf("file: %s is damaged at byte offset %d: %s; to repair, %s — that loses the actions after seq %d",
+		e.File, e.Offset, e.Reason, fix, e.LastGoodSeq)
+}
+
+// segScan is what scanning one segment found.
+type segScan struct {
+	next uint64       // seq after its last intact record
+	end  int64        // byte offset after its last intact record
+	torn *recordError // the torn record at the end (last segment only), or nil
+}
+
+// scanSegment checks the segment named name, of size bytes read from ra,
+// whose name says it starts at seq first: its header, every record's CRC,
+// that every record decodes and that seqs are consecutive. It calls visit,
+// if not nil, with each action. In the last segment (last), a record cut
+// off by a crash at the end is reported in segScan.torn; any other damage
+// is a *CorruptError.
+func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last bool, visit func(*actions.Action)) (segScan, error) {
+	sc := segScan{next: first}
+	corrupt := func(off int64, reason string) error {
+		return &CorruptError{File: name, Offset: off, Reason: reason, LastGoodSeq: sc.next - 1}
+	}
+	h := make([]byte, min(size, segmentHeaderSize))
+	if _, err := ra.ReadAt(h, 0); err != nil && err != io.EOF {
+		return sc, err
+	}
+	if size < segmentHeaderSize {
+		want := segmentHeader(first)
+		if last && (allZero(h) || string(h) == string(want[:size])) {
+			sc.torn = &recordError{Offset: 0, Torn: true, Reason: "incomplete segment header"}
+			return sc, nil
+		}
+		return sc, corrupt(0, fmt.Sprintf("incomplete or damaged segment header (%d bytes)", size))
+	}
+	if err := checkSegmentHeader(h, first); err != nil {
+		if last && allZeroAt(ra, 0, size) {
+			sc.torn = &recordError{Offset: 0, Torn: true, Reason: "zero-filled segment"}
+			return sc, nil
+		}
+		return sc, corrupt(0, err.Error())
+	}
+	sc.end = segmentHeaderSize
+	rr := newRecordReader(io.NewSectionReader(ra, segmentHeaderSize, size-segmentHeaderSize), segmentHeaderSize, make([]byte, 256<<10))
+	for {
+		payload, off, err := rr.next()
+		if err == io.EOF {
+			return sc, nil
+		}
+		var re *recordError
+		if errors.As(err, &re) {
+			if last && tornTail(ra, re, size, sc.next) {
+				sc.torn = re
+				return sc, nil
+			}
+			return sc, corrupt(off, re.Reason)
+		}
+		if err != nil {
+			return sc, fmt.Errorf("file: reading %s: %w", name, err)
+		}
+		a, err := actions.DecodeBinary(payload)
+		if err != nil {
+			return sc, corrupt(off, fmt.Sprintf("record with a valid checksum does not decode: %v", err))
+		}
+		if a.Seq != sc.next {
+			return sc, corrupt(off, fmt.Sprintf("record has seq %d, want %d", a.Seq, sc.next))
+		}
+		if visit != nil {
+			visit(a)
+		}
+		sc.next++
+		sc.end = rr.off
+	}
+}
+
+// tornTail reports whether the damaged record re, in the last segment, is
+// what a crash during an append leaves: a record (or zero bytes) running to
+// the end of the file, never one followed by more data.
+func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
+	switch {
+	case allZeroAt(ra, re.Offset, size):
+		return true // the file system extended the file but never wrote it
+	case re.AtEOF:
+		return true // a complete record, ending at EOF, whose CRC fails
+	case !re.Torn:
+		return false
+	}
+	// An append is cut off at the end, so what is there is a prefix of the
+	// record: if its seq can be read, it must be the next one.
+	body := re.Offset + recordHeaderSize
+	if body >= size || allZeroAt(ra, body, size) {
+		return true // the header was written, the payload's pages not (yet)
+	}
+	p := make([]byte, min(size-body, binary.MaxVarintLen64))
+	if _, err := ra.ReadAt(p, body); err != nil && err != io.EOF {
+		return false
+	}
+	if v, n := binary.Uvarint(p); n < 0 || n > 0 && v != seq {
+		return false
+	}
+	// A damaged length field can also claim more bytes than the file
+	// holds while the record itself is intact; then intact records follow.
+	return !recordFollows(ra, body+1, size, seq)
+}
+
+// recordFollows reports whether an intact record with a seq after seq
+// starts anywhere in bytes [from, size) of ra.
+func recordFollows(ra io.ReaderAt, from, size int64, seq uint64) bool {
+	if size-from < recordHeaderSize+1 {
+		return false
+	}
+	tail := make([]byte, size-from)
+	if _, err := ra.ReadAt(tail, from); err != nil && err != io.EOF {
+		return false
+	}
+	for i := 0; i+recordHeaderSize < len(tail); i++ {
+		n := int(binary.LittleEndian.Uint32(tail[i:]))
+		if n == 0 || n > len(tail)-i-recordHeaderSize {
+			continue
+		}
+		rec := tail[i : i+recordHeaderSize+n]
+		if recordCRC(rec[:4], rec[recordHeaderSize:]) != binary.LittleEndian.Uint32(rec[4:]) {
+			continue
+		}
+		if v, k := binary.Uvarint(rec[recordHeaderSize:]); k > 0 && v > seq {
+			return true
+		}
+	}
+	return false
+}
+
+// allZeroAt reports whether bytes [off, size) of ra are all zero.
+func allZeroAt(ra io.ReaderAt, off, size int64) bool {
+	buf := make([]byte, 64<<10)
+	for off < size {
+		n, err := ra.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if !allZero(buf[:n]) || (err != nil && err != io.EOF) || n == 0 {
+			return false
+		}
+		off += int64(n)
+	}
+	return true
+}
