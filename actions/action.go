@@ -42,6 +42,10 @@ const (
 	TypeWriteMessage = "message/write"
 	// TypeExpirePresence: User's grace period in Room ran out. Payload Expire.
 	TypeExpirePresence = "presence/expire"
+	// TypeServerStart: the server started. Every socket in the state belongs
+	// to an earlier run and is gone: all of them close at once, and their
+	// users enter the grace period. No room, no payload.
+	TypeServerStart = "server/start"
 )
 
 // Connect is the payload of TypeConnect.

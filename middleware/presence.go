@@ -72,6 +72,21 @@ func (p *Presence) Middleware() store.Middleware {
 	}
 }
 
+// Resume starts a grace timer for every user the current state shows in
+// its grace period: after a restart, the timers of the previous run are
+// gone, but their users must still leave. Call it once the store has
+// recovered and applied actions.TypeServerStart.
+func (p *Presence) Resume() {
+	s := p.store.GetState()
+	for _, name := range s.RoomNames() {
+		for _, pr := range s.Room(name).Presences() {
+			if pr.Sockets == 0 && pr.LeftAt != 0 {
+				p.start(presenceKey{name, pr.User.ID}, pr.LeftAt)
+			}
+		}
+	}
+}
+
 // schedule starts the grace timer if a left its user's presence in grace.
 func (p *Presence) schedule(a *actions.Action) {
 	room := p.store.GetState().Room(a.Room)
@@ -82,7 +97,11 @@ func (p *Presence) schedule(a *actions.Action) {
 	if !ok || pr.Sockets > 0 || pr.LeftAt != a.Seq {
 		return
 	}
-	key, since := presenceKey{a.Room, a.User}, a.Seq
+	p.start(presenceKey{a.Room, a.User}, a.Seq)
+}
+
+// start (re)starts the timer of key for the leave at seq since.
+func (p *Presence) start(key presenceKey, since uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

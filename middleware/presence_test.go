@@ -96,3 +96,25 @@ func TestPresenceCloseStopsTimers(t *testing.T) {
 		t.Fatal("an expiry fired after Close")
 	}
 }
+
+func TestPresenceResumeAfterRestart(t *testing.T) {
+	t.Parallel()
+	// A previous run left ann in her grace period and bob with an open socket.
+	s := store.New(chat.State{}, chat.NewReducer(chat.Options{}))
+	do(t, s, actions.TypeOpenSession, "s1", "")
+	do(t, s, actions.TypeConnect, "s1", "ann")
+	do(t, s, actions.TypeCloseSession, "s1", "ann")
+	do(t, s, actions.TypeOpenSession, "s2", "")
+	do(t, s, actions.TypeConnect, "s2", "bob")
+	p := middleware.NewPresence(s, 50*time.Millisecond, zerolog.Nop())
+	s.Use(p.Middleware())
+	t.Cleanup(func() { p.Close(); s.Close() })
+
+	if err := s.Dispatch(context.Background(), &actions.Action{Type: actions.TypeServerStart}); err != nil {
+		t.Fatal(err)
+	}
+	p.Resume()
+	if !waitUntil(t, 2*time.Second, func() bool { return !listed(s, "ann") && !listed(s, "bob") }) {
+		t.Fatalf("after a restart: ann listed %v, bob listed %v; want both gone after the grace", listed(s, "ann"), listed(s, "bob"))
+	}
+}

@@ -27,6 +27,13 @@ type roomJSON struct {
 	Messages []actions.Message `json:"messages"`
 	Users    []Presence        `json:"users"`
 	Sessions []Session         `json:"sessions"`
+	Written  []writtenJSON     `json:"written,omitempty"`
+}
+
+// writtenJSON is one remembered clientId, oldest first.
+type writtenJSON struct {
+	Key string `json:"key"`
+	Seq uint64 `json:"seq"`
 }
 
 // Encode returns the canonical JSON of s.
@@ -34,7 +41,12 @@ func (Codec) Encode(s State) ([]byte, error) {
 	snap := snapshotJSON{Version: snapshotVersion, Rooms: []roomJSON{}}
 	for _, name := range s.RoomNames() {
 		r := s.Room(name)
-		rj := roomJSON{Name: name, Messages: r.Messages(), Users: r.presences(), Sessions: r.sessionList()}
+		rj := roomJSON{Name: name, Messages: r.Messages(), Users: r.Presences(), Sessions: r.sessionList()}
+		for it := r.writtenOrder.Iterator(); !it.Done(); {
+			_, key := it.Next()
+			seq, _ := r.written.Get(key)
+			rj.Written = append(rj.Written, writtenJSON{Key: key, Seq: seq})
+		}
 		snap.Rooms = append(snap.Rooms, rj)
 	}
 	return json.Marshal(snap)
@@ -67,13 +79,20 @@ func (Codec) Decode(data []byte) (State, error) {
 			sessions.Set(ss.ID, ss)
 		}
 		r.sessions = sessions.Map()
+		written := immutable.NewMapBuilder[string, uint64](nil)
+		order := immutable.NewListBuilder[string]()
+		for _, w := range rj.Written {
+			written.Set(w.Key, w.Seq)
+			order.Append(w.Key)
+		}
+		r.written, r.writtenOrder = written.Map(), order.List()
 		s = s.withRoom(r)
 	}
 	return s, nil
 }
 
-// presences returns the user-list entries in entry order.
-func (r *Room) presences() []Presence {
+// Presences returns the user-list entries in the order users entered.
+func (r *Room) Presences() []Presence {
 	out := make([]Presence, 0, r.users.Len())
 	for it := r.users.Iterator(); !it.Done(); {
 		_, p, _ := it.Next()

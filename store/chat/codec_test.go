@@ -11,9 +11,11 @@ import (
 func TestCodecRoundTripIsCanonical(t *testing.T) {
 	t.Parallel()
 	reduce := chat.NewReducer(chat.Options{History: 3})
+	withID := write("q", "s2", "c")
+	withID.Payload = actions.WriteMessage{Message: "c", ClientID: "k1"}
 	s := run(reduce, []*actions.Action{
 		open("r", "s1"), connect("r", "s1", "1", "ann"), write("r", "s1", "a"), write("r", "s1", "b"),
-		open("q", "s2"), connect("q", "s2", "2", "bob"), write("q", "s2", "c"),
+		open("q", "s2"), connect("q", "s2", "2", "bob"), withID,
 		open("r", "s3"), connect("r", "s3", "2", "bob"), closeSess("r", "s1", "1"), write("r", "s3", "d"),
 		write("r", "s3", "e"), open("r", "s4"),
 	})
@@ -39,6 +41,9 @@ func TestCodecRoundTripIsCanonical(t *testing.T) {
 	}
 	if !bytes.Equal(next(s), next(back)) {
 		t.Fatal("the decoded state reduces differently")
+	}
+	if _, ok := back.Room("q").Written("2", "k1"); !ok {
+		t.Fatal("the decoded state forgot a clientId")
 	}
 	if _, err := c.Decode([]byte(`{"version":99}`)); err == nil {
 		t.Fatal("an unknown version decoded")

@@ -8,6 +8,10 @@ import (
 // DefaultHistory is how many messages a room retains by default.
 const DefaultHistory = 1000
 
+// MinDedupe is the least number of a room's newest messages whose
+// clientIds are remembered, so that a re-sent write is not applied twice.
+const MinDedupe = 1000
+
 // Options configure the reducer.
 type Options struct {
 	// History is how many of a room's newest messages the state retains.
@@ -24,12 +28,16 @@ func NewReducer(opts Options) store.Reducer[State] {
 	if history <= 0 {
 		history = DefaultHistory
 	}
+	dedupe := max(history, MinDedupe)
 	return func(s State, a *actions.Action) State {
+		if a.Type == actions.TypeServerStart {
+			return closeAll(s, a)
+		}
 		r := s.Room(a.Room)
 		if r == nil {
 			r = newRoom(a.Room)
 		}
-		next := reduceRoom(r, a, history)
+		next := reduceRoom(r, a, history, dedupe)
 		if next == r {
 			return s
 		}
@@ -38,7 +46,7 @@ func NewReducer(opts Options) store.Reducer[State] {
 }
 
 // reduceRoom returns r itself when the action changes nothing.
-func reduceRoom(r *Room, a *actions.Action, history int) *Room {
+func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 	switch a.Type {
 	case actions.TypeOpenSession:
 		if _, ok := r.sessions.Get(a.Session); ok {
@@ -52,7 +60,7 @@ func reduceRoom(r *Room, a *actions.Action, history int) *Room {
 	case actions.TypeCloseSession:
 		return closeSession(r, a)
 	case actions.TypeWriteMessage:
-		return writeMessage(r, a, history)
+		return writeMessage(r, a, history, dedupe)
 	case actions.TypeExpirePresence:
 		p, ok := r.users.Get(a.User)
 		exp, _ := a.Payload.(actions.Expire)
@@ -106,13 +114,29 @@ func closeSession(r *Room, a *actions.Action) *Room {
 	return r
 }
 
-func writeMessage(r *Room, a *actions.Action, history int) *Room {
+// writeMessage appends a message, unless its clientId was already used by
+// the same user in this room within the dedupe window.
+func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 	sess, ok := r.sessions.Get(a.Session)
 	w, _ := a.Payload.(actions.WriteMessage)
 	if !ok || !sess.IsConnected {
 		return r
 	}
+	if w.ClientID != "" {
+		if _, dup := r.Written(sess.UserID, w.ClientID); dup {
+			return r
+		}
+	}
 	r = r.clone()
+	if w.ClientID != "" {
+		key := writtenKey(sess.UserID, w.ClientID)
+		r.written = r.written.Set(key, a.Seq)
+		r.writtenOrder = r.writtenOrder.Append(key)
+		if n := r.writtenOrder.Len(); n > dedupe {
+			r.written = r.written.Delete(r.writtenOrder.Get(0))
+			r.writtenOrder = r.writtenOrder.Slice(1, n)
+		}
+	}
 	r.messages = r.messages.Append(&actions.Message{
 		ID:       a.ID,
 		UserID:   sess.UserID,
@@ -126,4 +150,17 @@ func writeMessage(r *Room, a *actions.Action, history int) *Room {
 		r.messages = r.messages.Slice(n-history, n)
 	}
 	return r
+}
+
+// closeAll closes every socket of every room, as if each had closed by
+// itself: users left without a socket enter their grace period.
+func closeAll(s State, a *actions.Action) State {
+	for _, name := range s.RoomNames() {
+		r := s.Room(name)
+		for _, sess := range r.sessionList() {
+			r = closeSession(r, &actions.Action{Type: actions.TypeCloseSession, Seq: a.Seq, Room: name, Session: sess.ID})
+		}
+		s = s.withRoom(r)
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -235,5 +236,74 @@ func TestSameActionsSameState(t *testing.T) {
 	reduce := chat.NewReducer(chat.Options{})
 	if a, b := snapshot(run(reduce, mk())), snapshot(run(reduce, mk())); !reflect.DeepEqual(a, b) {
 		t.Fatalf("same log, different states:\n%v\n%v", a, b)
+	}
+}
+
+func TestClientIDIsAppliedOnce(t *testing.T) {
+	t.Parallel()
+	w := func(sess, text, clientID string) *actions.Action {
+		a := write("r", sess, text)
+		a.Payload = actions.WriteMessage{Message: text, ClientID: clientID}
+		return a
+	}
+	s := run(chat.NewReducer(chat.Options{History: 2}), []*actions.Action{
+		open("r", "s1"), connect("r", "s1", "1", "ann"),
+		open("r", "s2"), connect("r", "s2", "2", "bob"),
+		w("s1", "a", "c1"),
+		w("s1", "a again", "c1"),                             // duplicate: same user, same clientId
+		w("s2", "b", "c1"),                                   // another user may use the same clientId
+		w("s1", "x", ""), w("s1", "y", ""), w("s1", "z", ""), // no clientId: never deduplicated
+		w("s1", "late dup", "c1"), // still remembered after leaving the window
+	})
+	r := s.Room("r")
+	var got []string
+	for _, m := range r.Messages() {
+		got = append(got, m.Message)
+	}
+	if want := []string{"y", "z"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("messages = %v, want %v", got, want)
+	}
+	if seq, ok := r.Written("1", "c1"); !ok || seq != 5 {
+		t.Fatalf("Written(1, c1) = %d, %v; want 5, true", seq, ok)
+	}
+	if seq, ok := r.Written("2", "c1"); !ok || seq != 7 {
+		t.Fatalf("Written(2, c1) = %d, %v; want 7, true", seq, ok)
+	}
+}
+
+func TestDedupeWindowIsBounded(t *testing.T) {
+	t.Parallel()
+	acts := []*actions.Action{open("r", "s1"), connect("r", "s1", "1", "ann")}
+	for i := 0; i < chat.MinDedupe+5; i++ {
+		a := write("r", "s1", "m")
+		a.Payload = actions.WriteMessage{Message: "m", ClientID: fmt.Sprint("c", i)}
+		acts = append(acts, a)
+	}
+	r := run(chat.NewReducer(chat.Options{History: 10}), acts).Room("r")
+	if _, ok := r.Written("1", "c0"); ok {
+		t.Fatal("the oldest clientId is still remembered past the window")
+	}
+	if _, ok := r.Written("1", "c5"); !ok {
+		t.Fatal("a clientId inside the window was forgotten")
+	}
+}
+
+func TestServerStartClosesEverySocket(t *testing.T) {
+	t.Parallel()
+	s := run(chat.NewReducer(chat.Options{}), []*actions.Action{
+		open("r", "s1"), connect("r", "s1", "1", "ann"), open("r", "s2"),
+		open("q", "s3"), connect("q", "s3", "2", "bob"), open("q", "s4"), connect("q", "s4", "2", "bob"),
+		{Type: actions.TypeServerStart},
+	})
+	for _, name := range []string{"r", "q"} {
+		if n := s.Room(name).SessionCount(); n != 0 {
+			t.Fatalf("room %s keeps %d sessions after a restart", name, n)
+		}
+	}
+	for room, user := range map[string]string{"r": "1", "q": "2"} {
+		p, ok := s.Room(room).Presence(user)
+		if !ok || p.Sockets != 0 || p.LeftAt != 8 {
+			t.Fatalf("presence of %s in %s = %+v, %v; want listed, in grace since 8", user, room, p, ok)
+		}
 	}
 }

@@ -49,6 +49,11 @@ type Room struct {
 	messages *immutable.List[*actions.Message]
 	users    *immutable.Map[string, Presence]
 	sessions *immutable.Map[string, Session]
+	// written maps the clientIds of the newest messages (user id, NUL,
+	// clientId) to their seq; writtenOrder holds the same keys, oldest first,
+	// so that the window can forget the oldest.
+	written      *immutable.Map[string, uint64]
+	writtenOrder *immutable.List[string]
 }
 
 // Presence is a user's entry in a room's user list.
@@ -75,12 +80,22 @@ type Session struct {
 
 func newRoom(name string) *Room {
 	return &Room{
-		name:     name,
-		messages: immutable.NewList[*actions.Message](),
-		users:    immutable.NewMap[string, Presence](nil),
-		sessions: immutable.NewMap[string, Session](nil),
+		name:         name,
+		messages:     immutable.NewList[*actions.Message](),
+		users:        immutable.NewMap[string, Presence](nil),
+		sessions:     immutable.NewMap[string, Session](nil),
+		written:      immutable.NewMap[string, uint64](nil),
+		writtenOrder: immutable.NewList[string](),
 	}
 }
+
+// Written returns the seq of the message that user wrote in this room with
+// clientID, if the room still remembers it.
+func (r *Room) Written(user, clientID string) (uint64, bool) {
+	return r.written.Get(writtenKey(user, clientID))
+}
+
+func writtenKey(user, clientID string) string { return user + "\x00" + clientID }
 
 // Name returns the room's name.
 func (r *Room) Name() string { return r.name }
@@ -107,7 +122,7 @@ func (r *Room) Presence(id string) (Presence, bool) { return r.users.Get(id) }
 // UserList returns the room's user list in the order users entered it: each
 // id once, including users inside their grace period.
 func (r *Room) UserList() []actions.User {
-	entries := r.presences()
+	entries := r.Presences()
 	users := make([]actions.User, len(entries))
 	for i, p := range entries {
 		users[i] = p.User
