@@ -82,17 +82,17 @@ func BenchmarkAppendFsync(b *testing.B) {
 	}
 }
 
-// BenchmarkRead measures replay: decoding the whole log from a warm page
-// cache.
-func BenchmarkRead(b *testing.B) {
-	const n = 200_000
+// readBenchRecords is how many records the read benchmarks replay.
+const readBenchRecords = 200_000
+
+// filledLog returns a log of readBenchRecords chat messages.
+func filledLog(b *testing.B) (*file.Log, string) {
 	dir := b.TempDir()
 	l, err := file.Open(dir, file.Options{Fsync: file.Off})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
-	for i := 0; i < n; i += 500 {
+	for i := 0; i < readBenchRecords; i += 500 {
 		batch := make([]*actions.Action, 500)
 		for k := range batch {
 			batch[k] = chat(i + k)
@@ -101,6 +101,15 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	return l, dir
+}
+
+// BenchmarkRead measures replay: decoding the whole log from a warm page
+// cache.
+func BenchmarkRead(b *testing.B) {
+	const n = readBenchRecords
+	l, dir := filledLog(b)
+	defer l.Close()
 	b.SetBytes(dirSize(b, filepath.Join(dir, "log")))
 	b.ReportAllocs()
 	iterations := 0
@@ -112,6 +121,22 @@ func BenchmarkRead(b *testing.B) {
 		iterations++
 	}
 	b.ReportMetric(float64(n*iterations)/b.Elapsed().Seconds(), "actions/s")
+}
+
+// BenchmarkOpen measures recovery: Open checks and decodes every record.
+func BenchmarkOpen(b *testing.B) {
+	l, dir := filledLog(b)
+	l.Close()
+	iterations := 0
+	for b.Loop() {
+		l, err := file.Open(dir, file.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+		iterations++
+	}
+	b.ReportMetric(float64(readBenchRecords*iterations)/b.Elapsed().Seconds(), "actions/s")
 }
 
 func dirSize(b *testing.B, dir string) int64 {

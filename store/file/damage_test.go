@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,9 +99,12 @@ func TestDamageFailsOpen(t *testing.T) {
 		{"NewerVersion", one.name, func(t *testing.T, segs []string) (string, int64) {
 			b := readFile(t, segs[0])
 			binary.LittleEndian.PutUint32(b[8:], 2)
-			h := segmentHeader(1)
-			copy(b[20:24], h[20:24]) // keep the CRC of version 1: checked after the version
+			binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], castagnoli))
 			os.WriteFile(segs[0], b, 0o644)
+			return segs[0], 0
+		}, "format version 2"},
+		{"HeaderChecksum", one.name, func(t *testing.T, segs []string) (string, int64) {
+			flip(t, segs[0], 14) // in the first seq
 			return segs[0], 0
 		}, "header checksum"},
 		{"MissingSegment", many.name, func(t *testing.T, segs []string) (string, int64) {

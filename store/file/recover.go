@@ -27,6 +27,7 @@ type CorruptError struct {
 	Later []string
 }
 
+// Error names the file, the offset and the damage, and says how to repair it.
 func (e *CorruptError) Error() string {
 	var fix string
 	if e.Offset < segmentHeaderSize {
