@@ -27,7 +27,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	all := append([]string{"-addr", "127.0.0.1:0", "-log-level", "error", "-log-format", "json"}, args...)
+	all := append([]string{"-addr", "127.0.0.1:0", "-log-level", "error", "-log-format", "json", "-data", t.TempDir()}, args...)
 	go func() { done <- serve(ctx, all, nil, func(a net.Addr) { ready <- a }) }()
 	var addr net.Addr
 	select {

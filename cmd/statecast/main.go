@@ -33,6 +33,8 @@ func Run(ctx context.Context, args, env []string) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, env, nil)
+	case "replay":
+		return replay(ctx, args, env, os.Stdout)
 	case "help":
 		fmt.Fprintln(os.Stderr, usage)
 		return nil
@@ -44,4 +46,5 @@ func Run(ctx context.Context, args, env []string) error {
 const usage = `usage: statecast [serve] [flags]
 
 commands:
-  serve   run the chat server (the default); statecast serve -h lists its flags`
+  serve   run the chat server (the default); statecast serve -h lists its flags
+  replay  rebuild and print the state from the action log; statecast replay -h`

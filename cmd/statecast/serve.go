@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
+	"github.com/statecast/statecast/store/file"
 	"github.com/statecast/statecast/transport"
 )
 
@@ -25,6 +27,10 @@ type serveConfig struct {
 	logLevel       string
 	logFormat      string
 	shutdownWithin time.Duration
+	data           string
+	fsync          string
+	snapshotEvery  uint64
+	prune          bool
 }
 
 func parseServe(args, env []string) (serveConfig, error) {
@@ -38,6 +44,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.IntVar(&c.transport.SendQueue, "send-queue", 1024, "frames queued for one socket before it is closed with 1013 (STATECAST_SEND_QUEUE)")
 	fs.DurationVar(&c.transport.PingInterval, "ping-interval", 20*time.Second, "how often an idle socket is pinged (STATECAST_PING_INTERVAL)")
 	fs.DurationVar(&c.transport.PingTimeout, "ping-timeout", 10*time.Second, "how long a pong may take before the peer counts as dead (STATECAST_PING_TIMEOUT)")
+	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
+	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
+	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
+	fs.BoolVar(&c.prune, "prune", false, "remove log segments that the kept snapshots cover (the history before them can no longer be replayed) (STATECAST_PRUNE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.DurationVar(&c.shutdownWithin, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take (STATECAST_SHUTDOWN_TIMEOUT)")
@@ -58,6 +68,8 @@ func parseServe(args, env []string) (serveConfig, error) {
 		}
 	}
 	switch {
+	case c.snapshotEvery < 1:
+		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.history < 1:
 		return c, fmt.Errorf("-history must be at least 1")
 	case c.grace <= 0:
@@ -106,7 +118,10 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 	if err != nil {
 		return err
 	}
-	st := store.New(chat.State{}, chat.NewReducer(chat.Options{History: c.history}))
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
 	presence := middleware.NewPresence(st, c.grace, log)
 	st.Use(
 		middleware.Recover(log),
@@ -115,11 +130,20 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		middleware.Validate(),
 		presence.Middleware(),
 	)
-	srv, err := transport.NewServer(c.transport, st, log)
-	if err != nil {
+	// Sockets of an earlier run are gone: close them in the state, and
+	// restart the grace timers of every user left without a socket.
+	if err := st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart}); err != nil {
+		st.Close()
 		return err
 	}
-	if err := srv.Open(); err != nil {
+	presence.Resume()
+	srv, err := transport.NewServer(c.transport, st, log)
+	if err == nil {
+		err = srv.Open()
+	}
+	if err != nil {
+		presence.Close()
+		st.Close()
 		return err
 	}
 	log.Info().Str("addr", srv.Addr().String()).Msg("statecast serving")
@@ -132,9 +156,35 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	presence.Close()
-	st.Close()
-	log.Info().Msg("stopped")
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	log.Info().Uint64("seq", st.Seq()).Msg("stopped")
 	return err
+}
+
+// openStore opens the action log in the data directory and recovers the
+// state from its newest snapshot and the records after it.
+func openStore(ctx context.Context, c serveConfig, log zerolog.Logger) (*store.Store[chat.State], error) {
+	policy, err := file.ParseFsync(c.fsync)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	flog, err := file.Open(c.data, file.Options{Fsync: policy, Prune: c.prune, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, chat.State{}, chat.NewReducer(chat.Options{History: c.history}), store.Options[chat.State]{
+		Log: flog, Snapshots: flog, Codec: chat.Codec{}, SnapshotEvery: c.snapshotEvery, Logger: log,
+	})
+	if err != nil {
+		flog.Close()
+		return nil, err
+	}
+	log.Info().Str("data", c.data).Str("fsync", policy.String()).Uint64("seq", st.Seq()).
+		Dur("took", time.Since(start)).Msg("state recovered")
+	return st, nil
 }
 
 func newLogger(level, format string, w *os.File) (zerolog.Logger, error) {
