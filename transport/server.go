@@ -76,8 +76,14 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // after the frames queued for it, and waits for every session to record its
 // close. Safe to call twice.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
-	if herr := s.hub.Shutdown(ctx); err == nil {
+	// The sockets are hijacked: http.Server.Shutdown neither closes nor
+	// waits for them, but it waits up to 5s for any connection that has
+	// not sent a request yet (a browser's preconnect). That must not hold
+	// up the sockets' 1001, so both run at once.
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- s.http.Shutdown(ctx) }()
+	err := s.hub.Shutdown(ctx)
+	if herr := <-httpErr; herr != nil {
 		err = herr
 	}
 	if s.ln != nil {

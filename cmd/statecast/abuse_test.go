@@ -23,7 +23,7 @@ import (
 // socket open, each answered with an error; the eleventh closes it with
 // 1008 after its error. A good frame in between does not reset the count.
 func TestRepeatedAbuseCloses1008(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-grace", "100ms")
 	ann, _ := s.join("/chat", "ann", "ann")
 	c := s.dial("/chat")
 	bad := []struct{ frame, code string }{
@@ -138,7 +138,7 @@ func (c *client) tryNewest() (ev, username, message string, err error) {
 // every message, in order, while it lags, and the server never waits for it.
 func TestSlowReaderCloses1013(t *testing.T) {
 	const sendQueue, total = 16, 80
-	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20")
+	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20", "-grace", "100ms")
 	slow := s.dialSmallBuffer("/chat")
 	slow.send(map[string]any{"event": "connecting", "id": "slow", "username": "slow"})
 	slow.expect("connected")
