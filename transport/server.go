@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +27,9 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan struct{}
+	// ready is set while the server accepts sockets: from Open until
+	// Shutdown begins.
+	ready atomic.Bool
 }
 
 // NewServer returns a server for the store s. Call Open to start it.
@@ -42,9 +46,13 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 	return srv, nil
 }
 
-// Handler returns the HTTP routes: /chat, /chat/{room} and the page at /.
+// Handler returns the HTTP routes: /chat, /chat/{room}, the page at /,
+// /healthz (the process serves HTTP) and /readyz (the state is recovered
+// and sockets are accepted: 200, else 503).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("/chat", s.serveChat)
 	mux.HandleFunc("/chat/", s.serveChat)
 	web, _ := fs.Sub(webFiles, "web")
@@ -60,6 +68,7 @@ func (s *Server) Open() error {
 		return err
 	}
 	s.ln = ln
+	s.ready.Store(true)
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -76,6 +85,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // after the frames queued for it, and waits for every session to record its
 // close. Safe to call twice.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
 	// The sockets are hijacked: http.Server.Shutdown neither closes nor
 	// waits for them, but it waits up to 5s for any connection that has
 	// not sent a request yet (a browser's preconnect). That must not hold
@@ -90,6 +100,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-s.done
 	}
 	return err
+}
+
+func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 // serveChat upgrades a request for a room to a WebSocket session.

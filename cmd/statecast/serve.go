@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/middleware"
+	"github.com/statecast/statecast/server"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
@@ -118,73 +118,35 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c, log)
+	policy, err := file.ParseFsync(c.fsync)
 	if err != nil {
 		return err
 	}
-	presence := middleware.NewPresence(st, c.grace, log)
-	st.Use(
-		middleware.Recover(log),
-		middleware.Stamp(nil),
-		middleware.Logger(log),
-		middleware.Validate(),
-		presence.Middleware(),
-	)
-	// Sockets of an earlier run are gone: close them in the state, and
-	// restart the grace timers of every user left without a socket.
-	if err := st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart}); err != nil {
-		st.Close()
-		return err
-	}
-	presence.Resume()
-	srv, err := transport.NewServer(c.transport, st, log)
-	if err == nil {
-		err = srv.Open()
-	}
+	srv, err := server.New(ctx, server.Config{
+		Transport:       c.transport,
+		History:         c.history,
+		Grace:           c.grace,
+		Data:            c.data,
+		Fsync:           policy,
+		SnapshotEvery:   c.snapshotEvery,
+		Prune:           c.prune,
+		ShutdownTimeout: c.shutdownWithin,
+		Logger:          log,
+	})
 	if err != nil {
-		presence.Close()
-		st.Close()
 		return err
 	}
-	log.Info().Str("addr", srv.Addr().String()).Msg("statecast serving")
+	if err := srv.Open(); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
 	if ready != nil {
 		ready(srv.Addr())
 	}
 	<-ctx.Done()
-	log.Info().Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWithin)
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	presence.Close()
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	log.Info().Uint64("seq", st.Seq()).Msg("stopped")
-	return err
-}
-
-// openStore opens the action log in the data directory and recovers the
-// state from its newest snapshot and the records after it.
-func openStore(ctx context.Context, c serveConfig, log zerolog.Logger) (*store.Store[chat.State], error) {
-	policy, err := file.ParseFsync(c.fsync)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	flog, err := file.Open(c.data, file.Options{Fsync: policy, Prune: c.prune, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, chat.State{}, chat.NewReducer(chat.Options{History: c.history}), store.Options[chat.State]{
-		Log: flog, Snapshots: flog, Codec: chat.Codec{}, SnapshotEvery: c.snapshotEvery, Logger: log,
-	})
-	if err != nil {
-		flog.Close()
-		return nil, err
-	}
-	log.Info().Str("data", c.data).Str("fsync", policy.String()).Uint64("seq", st.Seq()).
-		Dur("took", time.Since(start)).Msg("state recovered")
-	return st, nil
+	return srv.Shutdown(sctx)
 }
 
 func newLogger(level, format string, w *os.File) (zerolog.Logger, error) {

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/middleware"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+	"github.com/statecast/statecast/store/file"
+	"github.com/statecast/statecast/transport"
+)
+
+// Config configures a server. Zero values mean the documented defaults.
+type Config struct {
+	// Transport configures the network edge (address, limits, origins).
+	Transport transport.Config
+	// History is how many messages each room retains. Defaults to
+	// chat.DefaultHistory.
+	History int
+	// Grace is how long a user stays listed after its last socket in a room
+	// closed. Defaults to middleware.DefaultGrace.
+	Grace time.Duration
+	// Data is the directory of the action log and its snapshots. Empty
+	// keeps the state in memory only: nothing survives a restart.
+	Data string
+	// Fsync is when the log reaches the disk. Defaults to file.Always.
+	Fsync file.Fsync
+	// SnapshotEvery is how many actions pass between snapshots. Defaults to
+	// store.DefaultSnapshotEvery.
+	SnapshotEvery uint64
+	// Prune removes log segments that the kept snapshots cover.
+	Prune bool
+	// ShutdownTimeout bounds Run's graceful shutdown. Defaults to 10s.
+	ShutdownTimeout time.Duration
+	// Logger receives the server's log lines. Defaults to none.
+	Logger zerolog.Logger
+}
+
+// Server is a statecast server. Create it with New, add middleware with
+// Use, then Run it (or Open and Shutdown it yourself).
+type Server struct {
+	cfg      Config
+	store    *store.Store[chat.State]
+	presence *middleware.Presence
+	web      *transport.Server
+}
+
+// New recovers the state from cfg.Data, installs the built-in middleware
+// and closes the sockets a previous run left in the state. It does not
+// listen yet.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log)}
+	st.Use(
+		middleware.Recover(log),
+		middleware.Stamp(nil),
+		middleware.Logger(log),
+		middleware.Validate(),
+		s.presence.Middleware(),
+	)
+	// Sockets of an earlier run are gone: close them in the state, and
+	// restart the grace timers of every user left without a socket.
+	err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})
+	if err == nil {
+		s.web, err = transport.NewServer(cfg.Transport, st, log)
+	}
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.presence.Resume()
+	return s, nil
+}
+
+// openStore opens the action log and recovers the state from its newest
+// snapshot and the records after it.
+func openStore(ctx context.Context, cfg Config) (*store.Store[chat.State], error) {
+	reduce := chat.NewReducer(chat.Options{History: cfg.History})
+	if cfg.Data == "" {
+		return store.New(chat.State{}, reduce), nil
+	}
+	start := time.Now()
+	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{
+		Log: flog, Snapshots: flog, Codec: chat.Codec{}, SnapshotEvery: cfg.SnapshotEvery, Logger: cfg.Logger,
+	})
+	if err != nil {
+		flog.Close()
+		return nil, err
+	}
+	cfg.Logger.Info().Str("data", cfg.Data).Str("fsync", cfg.Fsync.String()).Uint64("seq", st.Seq()).
+		Dur("took", time.Since(start)).Msg("state recovered")
+	return st, nil
+}
+
+// Store returns the server's store, for middleware that reads the state or
+// dispatches actions of its own.
+func (s *Server) Store() *store.Store[chat.State] { return s.store }
+
+// Use adds middleware after the built-ins, closest to the reducer, in the
+// order given. Call it before Open: actions dispatched meanwhile pass
+// through either the old or the new chain.
+func (s *Server) Use(mw ...store.Middleware) { s.store.Use(mw...) }
+
+// Open listens on cfg.Transport.Addr and serves in the background, so that
+// Addr is known when it returns.
+func (s *Server) Open() error {
+	if err := s.web.Open(); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info().Str("addr", s.Addr().String()).Msg("statecast serving")
+	return nil
+}
+
+// Addr returns the listening address once Open succeeded.
+func (s *Server) Addr() net.Addr { return s.web.Addr() }
+
+// Shutdown closes every socket with 1001 after the frames queued for it,
+// records their closes, stops the grace timers, writes a last snapshot and
+// closes the log. Safe to call twice.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cfg.Logger.Info().Msg("shutting down")
+	err := s.web.Shutdown(ctx)
+	if cerr := s.close(); err == nil {
+		err = cerr
+	}
+	s.cfg.Logger.Info().Uint64("seq", s.store.Seq()).Msg("stopped")
+	return err
+}
+
+func (s *Server) close() error {
+	s.presence.Close()
+	return s.store.Close()
+}
+
+// Run opens the server, serves until ctx ends, and shuts down within
+// cfg.ShutdownTimeout.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Open(); err != nil {
+		return errors.Join(err, s.close())
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
