@@ -40,6 +40,9 @@ const (
 	TypeCloseSession = "session/close"
 	// TypeWriteMessage: the user of Session posted a message. Payload WriteMessage.
 	TypeWriteMessage = "message/write"
+	// TypePostMessage: server code (a bot, an integration) posts a message
+	// in Room as User, without a socket. Payload PostMessage.
+	TypePostMessage = "message/post"
 	// TypeExpirePresence: User's grace period in Room ran out. Payload Expire.
 	TypeExpirePresence = "presence/expire"
 	// TypeServerStart: the server started. Every socket in the state belongs
@@ -62,10 +65,33 @@ type WriteMessage struct {
 	ClientID string
 }
 
+// PostMessage is the payload of TypePostMessage.
+type PostMessage struct {
+	// Username is the name the message is shown with.
+	Username string
+	// Message is the text to post.
+	Message string
+}
+
 // Expire is the payload of TypeExpirePresence.
 type Expire struct {
 	// Since is the Seq of the TypeCloseSession action that closed the user's
 	// last socket in the room. The expiry applies only if the user has had no
 	// socket in the room since then.
 	Since uint64
+}
+
+// ValidRoom reports whether name is a room name: 1 to 64 characters of
+// A-Z a-z 0-9 _ -.
+func ValidRoom(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -20,13 +20,14 @@ import (
 //
 // Payload kinds: 0 none; 1 Connect{username}; 2 WriteMessage{message,
 // clientId}; 3 Expire{since}; 4 a payload registered with RegisterPayload:
-// its name, then its JSON.
+// its name, then its JSON; 5 PostMessage{username, message}.
 const (
 	payloadNone    = 0
 	payloadConnect = 1
 	payloadWrite   = 2
 	payloadExpire  = 3
 	payloadCustom  = 4
+	payloadPost    = 5
 )
 
 // ErrCorrupt is wrapped by every error of DecodeBinary.
@@ -72,6 +73,8 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 		b = appendString(appendString(append(b, payloadWrite), p.Message), p.ClientID)
 	case Expire:
 		b = binary.AppendUvarint(append(b, payloadExpire), p.Since)
+	case PostMessage:
+		b = appendString(appendString(append(b, payloadPost), p.Username), p.Message)
 	default:
 		registryMu.RLock()
 		name, ok := byType[reflect.TypeOf(p)]
@@ -105,6 +108,8 @@ func DecodeBinary(data []byte) (*Action, error) {
 		a.Payload = WriteMessage{Message: r.string(), ClientID: r.string()}
 	case payloadExpire:
 		a.Payload = Expire{Since: r.uvarint()}
+	case payloadPost:
+		a.Payload = PostMessage{Username: r.string(), Message: r.string()}
 	case payloadCustom:
 		name, js := r.string(), r.string()
 		if r.err == nil {

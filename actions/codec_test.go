@@ -24,6 +24,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 		{Seq: 2, Type: actions.TypeConnect, Room: "r", Session: "s", User: "u", At: at, Payload: actions.Connect{Username: "ann"}},
 		{Seq: 1 << 40, Type: actions.TypeWriteMessage, At: at, Payload: actions.WriteMessage{Message: "héllo\x00", ClientID: "c"}},
 		{Seq: 4, Type: actions.TypeExpirePresence, User: "u", Payload: actions.Expire{Since: 3}},
+		{Seq: 6, Type: actions.TypePostMessage, User: "bot", Payload: actions.PostMessage{Username: "dicebot", Message: "7"}},
 		{Seq: 5, Type: "bot/roll", Payload: botPayload{Command: "/roll", Dice: 2}},
 	} {
 		b, err := actions.AppendBinary(nil, a)

@@ -43,6 +43,9 @@ type Frame struct {
 // last one wins, as in JavaScript's JSON.parse.
 func DecodeFrame(data []byte) (Frame, *Error) {
 	var f Frame
+	if !utf8.Valid(data) {
+		return f, Errorf(CodeInvalidUTF8, "the frame is not valid UTF-8")
+	}
 	if !json.Valid(data) {
 		return f, Errorf(CodeInvalidJSON, "the frame is not valid JSON")
 	}

@@ -8,26 +8,40 @@ import (
 // Error codes sent to clients in the `error` event. They are stable: clients
 // may branch on them.
 const (
-	CodeInvalidJSON      = "invalid_json"      // the frame is not valid JSON
-	CodeNotAnObject      = "not_an_object"     // valid JSON, but not an object
-	CodeMissingField     = "missing_field"     // a required field is missing or empty
-	CodeWrongType        = "wrong_type"        // a field has the wrong JSON type
-	CodeUnknownEvent     = "unknown_event"     // `event` names no known event
-	CodeNotConnected     = "not_connected"     // an event other than `connecting` before `connecting`
-	CodeAlreadyConnected = "already_connected" // a second `connecting` on one socket
-	CodeTooLong          = "too_long"          // a field is longer than allowed
-	CodeInternal         = "internal"          // the server failed; the action was not applied
-	CodeUnavailable      = "unavailable"       // the server is shutting down
+	CodeInvalidJSON      = "invalid_json"       // the frame is not valid JSON
+	CodeNotAnObject      = "not_an_object"      // valid JSON, but not an object
+	CodeMissingField     = "missing_field"      // a required field is missing or empty
+	CodeWrongType        = "wrong_type"         // a field has the wrong JSON type
+	CodeUnknownEvent     = "unknown_event"      // `event` names no known event
+	CodeNotConnected     = "not_connected"      // an event other than `connecting` before `connecting`
+	CodeAlreadyConnected = "already_connected"  // a second `connecting` on one socket
+	CodeInvalidUTF8      = "invalid_utf8"       // the frame or a field is not valid UTF-8
+	CodeUsernameTooLong  = "username_too_long"  // a username over the limit
+	CodeMessageTooLong   = "message_too_long"   // a message over the limit
+	CodeIDTooLong        = "id_too_long"        // a user id over the limit
+	CodeClientIDTooLong  = "client_id_too_long" // a clientId over the limit
+	CodeInvalidRoom      = "invalid_room"       // a room name outside [A-Za-z0-9_-]{1,64}
+	CodeInternal         = "internal"           // the server failed; the action was not applied
+	CodeUnavailable      = "unavailable"        // the server is shutting down
 )
 
 // Error is a rejection that a client can act on. Code is the wire
 // `error.code`, Message is for humans, Ref names the offending event when it
 // is known. Middleware rejects an action by returning an *Error.
+//
+// Close, when not zero, is a WebSocket close code (for example 1008 for a
+// policy violation): the transport sends the `error` event, then closes
+// the socket with that code.
 type Error struct {
 	Code    string
 	Message string
 	Ref     string
+	Close   int
 }
+
+// ClosePolicy is the close code for policy violations (rate limits,
+// authentication, repeated abuse).
+const ClosePolicy = 1008
 
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

@@ -19,7 +19,9 @@ func TestLoggerWritesOneLinePerAction(t *testing.T) {
 	ok := mw(func(_ context.Context, a *actions.Action) error { a.Seq = 7; return nil })
 	ok(context.Background(), &actions.Action{Type: actions.TypeWriteMessage, Room: "r", User: "u",
 		Payload: actions.WriteMessage{Message: "secret text"}})
-	bad := mw(func(context.Context, *actions.Action) error { return actions.Errorf(actions.CodeTooLong, "too long") })
+	bad := mw(func(context.Context, *actions.Action) error {
+		return actions.Errorf(actions.CodeMessageTooLong, "too long")
+	})
 	bad(context.Background(), &actions.Action{Type: actions.TypeConnect, Room: "r"})
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -32,7 +34,7 @@ func TestLoggerWritesOneLinePerAction(t *testing.T) {
 	if first["level"] != "debug" || first["seq"] != 7.0 || first["type"] != "message/write" || first["room"] != "r" {
 		t.Errorf("applied line = %v", first)
 	}
-	if second["level"] != "warn" || second["code"] != actions.CodeTooLong {
+	if second["level"] != "warn" || second["code"] != actions.CodeMessageTooLong {
 		t.Errorf("rejected line = %v", second)
 	}
 	if strings.Contains(buf.String(), "secret text") {

@@ -22,6 +22,8 @@ type Config struct {
 	// History is how many messages each room retains. Defaults to
 	// chat.DefaultHistory.
 	History int
+	// Limits are the field sizes the Validate middleware enforces.
+	Limits middleware.Limits
 	// Grace is how long a user stays listed after its last socket in a room
 	// closed. Defaults to middleware.DefaultGrace.
 	Grace time.Duration
@@ -67,7 +69,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		middleware.Recover(log),
 		middleware.Stamp(nil),
 		middleware.Logger(log),
-		middleware.Validate(),
+		middleware.Validate(cfg.Limits),
 		s.presence.Middleware(),
 	)
 	// Sockets of an earlier run are gone: close them in the state, and

@@ -1,6 +1,10 @@
 package transport
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/statecast/statecast/actions"
+)
 
 // DefaultRoom is the room of the bare /chat endpoint.
 const DefaultRoom = "chat"
@@ -13,21 +17,8 @@ func roomFromPath(escaped string) (string, bool) {
 		return DefaultRoom, true
 	}
 	name, ok := strings.CutPrefix(escaped, "/chat/")
-	if !ok || !validRoom(name) {
+	if !ok || !actions.ValidRoom(name) {
 		return "", false
 	}
 	return name, true
-}
-
-func validRoom(name string) bool {
-	if len(name) == 0 || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -130,7 +130,11 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(s.cfg.FrameLimit)
-	sess := newSession(s.hub, conn, room)
+	remote, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		remote = r.RemoteAddr
+	}
+	sess := newSession(s.hub, conn, room, remote)
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		return

@@ -27,12 +27,13 @@ const (
 // session is one socket: its reader runs in the HTTP handler's goroutine,
 // its writer in a goroutine it owns; both end before serve returns.
 type session struct {
-	id   string
-	room string
-	conn *websocket.Conn
-	hub  *Hub
-	cfg  Config
-	log  zerolog.Logger
+	id     string
+	room   string
+	remote string // the client's IP address
+	conn   *websocket.Conn
+	hub    *Hub
+	cfg    Config
+	log    zerolog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -52,11 +53,11 @@ type session struct {
 	pingStopped bool
 }
 
-func newSession(h *Hub, conn *websocket.Conn, room string) *session {
+func newSession(h *Hub, conn *websocket.Conn, room, remote string) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	id := uuid.NewString()
 	return &session{
-		id: id, room: room, conn: conn, hub: h, cfg: h.cfg,
+		id: id, room: room, remote: remote, conn: conn, hub: h, cfg: h.cfg,
 		log:    h.log.With().Str("session", id).Str("room", room).Logger(),
 		ctx:    ctx,
 		cancel: cancel,
@@ -100,8 +101,14 @@ func (s *session) serve() {
 // has already seen the socket end.
 const stopWriting websocket.StatusCode = -1
 
+// source describes this socket to middleware; token is the one sent with
+// the frame being dispatched, if any.
+func (s *session) source(ctx context.Context, token string) context.Context {
+	return actions.WithSource(ctx, actions.Source{Remote: s.remote, Session: s.id, Token: token})
+}
+
 func (s *session) dispatch(typ string, payload any) error {
-	return s.hub.store.Dispatch(context.Background(), &actions.Action{
+	return s.hub.store.Dispatch(s.source(context.Background(), ""), &actions.Action{
 		Type: typ, Room: s.room, Session: s.id, User: s.user, Payload: payload,
 	})
 }
@@ -120,6 +127,10 @@ func (s *session) readLoop() {
 		}
 		if e := s.handle(data); e != nil {
 			s.send(actions.EncodeError(e))
+			if e.Close != 0 {
+				s.closeWith(websocket.StatusCode(e.Close), e.Message)
+				return
+			}
 			if e.Code != actions.CodeInternal && s.abused() {
 				s.closeWith(closePolicy, "too many bad frames")
 				return
@@ -152,13 +163,15 @@ func (s *session) handle(data []byte) *actions.Error {
 			Payload: actions.WriteMessage{Message: f.Message, ClientID: f.ClientID}}
 	}
 	a.Room, a.Session = s.room, s.id
-	if err := s.hub.store.Dispatch(s.ctx, a); err != nil {
+	if err := s.hub.store.Dispatch(s.source(s.ctx, f.Token), a); err != nil {
 		e := actions.AsError(err)
 		if e.Code == actions.CodeInternal {
 			s.log.Error().Err(err).Str("type", a.Type).Msg("dispatch failed")
 		}
 		if e.Ref == "" {
-			e = &actions.Error{Code: e.Code, Message: e.Message, Ref: f.Event}
+			withRef := *e
+			withRef.Ref = f.Event
+			e = &withRef
 		}
 		return e
 	}

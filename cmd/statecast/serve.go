@@ -31,6 +31,7 @@ type serveConfig struct {
 	fsync          string
 	snapshotEvery  uint64
 	prune          bool
+	limits         middleware.Limits
 }
 
 func parseServe(args, env []string) (serveConfig, error) {
@@ -44,6 +45,7 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.IntVar(&c.transport.SendQueue, "send-queue", 1024, "frames queued for one socket before it is closed with 1013 (STATECAST_SEND_QUEUE)")
 	fs.DurationVar(&c.transport.PingInterval, "ping-interval", 20*time.Second, "how often an idle socket is pinged (STATECAST_PING_INTERVAL)")
 	fs.DurationVar(&c.transport.PingTimeout, "ping-timeout", 10*time.Second, "how long a pong may take before the peer counts as dead (STATECAST_PING_TIMEOUT)")
+	fs.IntVar(&c.limits.Message, "max-message", 16384, "longest chat message, in characters (STATECAST_MAX_MESSAGE)")
 	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
@@ -70,6 +72,8 @@ func parseServe(args, env []string) (serveConfig, error) {
 	switch {
 	case c.snapshotEvery < 1:
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
+	case c.limits.Message < 1:
+		return c, fmt.Errorf("-max-message must be at least 1")
 	case c.history < 1:
 		return c, fmt.Errorf("-history must be at least 1")
 	case c.grace <= 0:
@@ -126,6 +130,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		Transport:       c.transport,
 		History:         c.history,
 		Grace:           c.grace,
+		Limits:          c.limits,
 		Data:            c.data,
 		Fsync:           policy,
 		SnapshotEvery:   c.snapshotEvery,

@@ -61,6 +61,11 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 		return closeSession(r, a)
 	case actions.TypeWriteMessage:
 		return writeMessage(r, a, history, dedupe)
+	case actions.TypePostMessage:
+		p, _ := a.Payload.(actions.PostMessage)
+		return appendMessage(r.clone(), history, actions.Message{
+			ID: a.ID, UserID: a.User, Username: p.Username, Message: p.Message, At: a.At, Seq: a.Seq,
+		})
 	case actions.TypeExpirePresence:
 		p, ok := r.users.Get(a.User)
 		exp, _ := a.Payload.(actions.Expire)
@@ -137,7 +142,7 @@ func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 			r.writtenOrder = r.writtenOrder.Slice(1, n)
 		}
 	}
-	r.messages = r.messages.Append(&actions.Message{
+	return appendMessage(r, history, actions.Message{
 		ID:       a.ID,
 		UserID:   sess.UserID,
 		Username: sess.Username,
@@ -146,6 +151,12 @@ func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 		Seq:      a.Seq,
 		ClientID: w.ClientID,
 	})
+}
+
+// appendMessage adds m to r, a clone the caller owns, and trims the
+// window to the newest history messages.
+func appendMessage(r *Room, history int, m actions.Message) *Room {
+	r.messages = r.messages.Append(&m)
 	if n := r.messages.Len(); n > history {
 		r.messages = r.messages.Slice(n-history, n)
 	}

@@ -307,3 +307,15 @@ func TestServerStartClosesEverySocket(t *testing.T) {
 		}
 	}
 }
+
+func TestPostMessageNeedsNoSocket(t *testing.T) {
+	t.Parallel()
+	post := &actions.Action{Type: actions.TypePostMessage, Room: "r", User: "bot", ID: "p1", At: t0,
+		Payload: actions.PostMessage{Username: "dicebot", Message: "rolled 7"}}
+	s := run(chat.NewReducer(chat.Options{History: 1}), []*actions.Action{write("r", "nobody", "ignored"), post})
+	got := s.Room("r").Messages()
+	want := []actions.Message{{ID: "p1", UserID: "bot", Username: "dicebot", Message: "rolled 7", At: t0, Seq: 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("messages = %+v, want %+v", got, want)
+	}
+}
