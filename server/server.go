@@ -65,13 +65,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	log := cfg.Logger
 	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log)}
-	st.Use(
-		middleware.Recover(log),
-		middleware.Stamp(nil),
-		middleware.Logger(log),
-		middleware.Validate(cfg.Limits),
-		s.presence.Middleware(),
-	)
+	st.Use(s.builtins()...)
 	// Sockets of an earlier run are gone: close them in the state, and
 	// restart the grace timers of every user left without a socket.
 	err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})

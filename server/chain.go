@@ -1,0 +1,19 @@
+package server
+
+import (
+	"github.com/statecast/statecast/middleware"
+	"github.com/statecast/statecast/store"
+)
+
+// builtins returns the built-in middleware, outermost first. Middleware
+// added with Use comes after all of them.
+func (s *Server) builtins() []store.Middleware {
+	log := s.cfg.Logger
+	return []store.Middleware{
+		middleware.Recover(log),
+		middleware.Stamp(nil),
+		middleware.Logger(log),
+		middleware.Validate(s.cfg.Limits),
+		s.presence.Middleware(),
+	}
+}
