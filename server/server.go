@@ -24,6 +24,10 @@ type Config struct {
 	History int
 	// Limits are the field sizes the Validate middleware enforces.
 	Limits middleware.Limits
+	// Auth, when its Secret is set, installs the Auth middleware: user ids
+	// and names come from signed tokens. Defaults to none: ids come from
+	// the clients.
+	Auth middleware.AuthOptions
 	// Grace is how long a user stays listed after its last socket in a room
 	// closed. Defaults to middleware.DefaultGrace.
 	Grace time.Duration
@@ -49,6 +53,7 @@ type Server struct {
 	cfg      Config
 	store    *store.Store[chat.State]
 	presence *middleware.Presence
+	auth     store.Middleware
 	web      *transport.Server
 }
 
@@ -59,12 +64,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	// Without a secret, Auth is a pass-through: ids come from the clients.
+	var auth store.Middleware = func(next store.Dispatch) store.Dispatch { return next }
+	if len(cfg.Auth.Secret) > 0 {
+		var err error
+		if auth, err = middleware.Auth(cfg.Auth); err != nil {
+			return nil, err
+		}
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
-	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log)}
+	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth}
 	st.Use(s.builtins()...)
 	// Sockets of an earlier run are gone: close them in the state, and
 	// restart the grace timers of every user left without a socket.

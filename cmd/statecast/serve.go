@@ -32,6 +32,9 @@ type serveConfig struct {
 	snapshotEvery  uint64
 	prune          bool
 	limits         middleware.Limits
+	auth           middleware.AuthOptions
+	authSecret     string
+	authSecretFile string
 }
 
 func parseServe(args, env []string) (serveConfig, error) {
@@ -50,6 +53,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
 	fs.BoolVar(&c.prune, "prune", false, "remove log segments that the kept snapshots cover (the history before them can no longer be replayed) (STATECAST_PRUNE)")
+	fs.StringVar(&c.authSecret, "auth-secret", "", "HMAC secret (at least 32 bytes) of the JWTs (HS256) that connecting must carry; empty: no authentication, ids come from the clients. Prefer the variable or -auth-secret-file: command lines are visible to other users (STATECAST_AUTH_SECRET)")
+	fs.StringVar(&c.authSecretFile, "auth-secret-file", "", "read the -auth-secret from this `file` (trailing newlines dropped) (STATECAST_AUTH_SECRET_FILE)")
+	fs.StringVar(&c.auth.Issuer, "auth-issuer", "", "with authentication, tokens must have this iss (STATECAST_AUTH_ISSUER)")
+	fs.StringVar(&c.auth.Audience, "auth-audience", "", "with authentication, tokens must have this aud (STATECAST_AUTH_AUDIENCE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.DurationVar(&c.shutdownWithin, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take (STATECAST_SHUTDOWN_TIMEOUT)")
@@ -68,6 +75,9 @@ func parseServe(args, env []string) (serveConfig, error) {
 				c.transport.AllowedOrigins = append(c.transport.AllowedOrigins, o)
 			}
 		}
+	}
+	if err := c.readAuthSecret(); err != nil {
+		return c, err
 	}
 	switch {
 	case c.snapshotEvery < 1:
@@ -88,6 +98,29 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, fmt.Errorf("-ping-timeout must be positive")
 	}
 	return c, c.transport.Validate()
+}
+
+// readAuthSecret sets c.auth.Secret from -auth-secret or -auth-secret-file.
+// Its length is checked by middleware.Auth.
+func (c *serveConfig) readAuthSecret() error {
+	secret := c.authSecret
+	if c.authSecretFile != "" {
+		if secret != "" {
+			return fmt.Errorf("-auth-secret and -auth-secret-file exclude each other")
+		}
+		b, err := os.ReadFile(c.authSecretFile)
+		if err != nil {
+			return fmt.Errorf("-auth-secret-file: %w", err)
+		}
+		if secret = strings.TrimRight(string(b), "\r\n"); secret == "" {
+			return fmt.Errorf("-auth-secret-file %s is empty", c.authSecretFile)
+		}
+	}
+	if secret == "" && (c.auth.Issuer != "" || c.auth.Audience != "") {
+		return fmt.Errorf("-auth-issuer and -auth-audience need -auth-secret or -auth-secret-file")
+	}
+	c.auth.Secret = []byte(secret)
+	return nil
 }
 
 // applyEnv sets flag defaults from STATECAST_<FLAG> variables (dashes
@@ -131,6 +164,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		History:         c.history,
 		Grace:           c.grace,
 		Limits:          c.limits,
+		Auth:            c.auth,
 		Data:            c.data,
 		Fsync:           policy,
 		SnapshotEvery:   c.snapshotEvery,
