@@ -25,7 +25,7 @@ func BenchmarkDispatch(b *testing.B) {
 			p := middleware.NewPresence(s, 0, zerolog.Nop())
 			defer p.Close()
 			log := zerolog.Nop()
-			s.Use(middleware.Recover(log), middleware.Stamp(nil), middleware.Logger(log), middleware.Validate(middleware.Limits{}), p.Middleware())
+			s.Use(middleware.Recover(log), middleware.Stamp(nil), middleware.Logger(log, middleware.LoggerOptions{}), middleware.Validate(middleware.Limits{}), p.Middleware())
 			var changed int
 			s.Subscribe(func(c store.Change[chat.State]) {
 				if d := chat.Diff(c.Prev, c.Next, c.Action); !d.Empty() {

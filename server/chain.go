@@ -12,7 +12,7 @@ func (s *Server) builtins() []store.Middleware {
 	return []store.Middleware{
 		middleware.Recover(log),
 		middleware.Stamp(nil),
-		middleware.Logger(log),
+		middleware.Logger(log, s.cfg.LoggerOptions),
 		s.auth, // a pass-through unless Config.Auth has a secret
 		middleware.Validate(s.cfg.Limits),
 		s.presence.Middleware(),

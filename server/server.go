@@ -45,6 +45,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's log lines. Defaults to none.
 	Logger zerolog.Logger
+	// LoggerOptions configure the Logger middleware's line per action:
+	// sampling at high rates, fields of your own. Defaults to a line for
+	// every action (at debug level for applied ones).
+	LoggerOptions middleware.LoggerOptions
 }
 
 // Server is a statecast server. Create it with New, add middleware with

@@ -26,6 +26,7 @@ type serveConfig struct {
 	origins        string
 	logLevel       string
 	logFormat      string
+	logSample      int
 	shutdownWithin time.Duration
 	data           string
 	fsync          string
@@ -59,6 +60,7 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.StringVar(&c.auth.Audience, "auth-audience", "", "with authentication, tokens must have this aud (STATECAST_AUTH_AUDIENCE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
+	fs.IntVar(&c.logSample, "log-sample", 0, "at debug level, log at most `N` applied actions per second; rejections and errors are always logged; 0 logs every action (STATECAST_LOG_SAMPLE)")
 	fs.DurationVar(&c.shutdownWithin, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take (STATECAST_SHUTDOWN_TIMEOUT)")
 	if err := applyEnv(fs, env); err != nil {
 		return c, err
@@ -80,6 +82,8 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, err
 	}
 	switch {
+	case c.logSample < 0:
+		return c, fmt.Errorf("-log-sample must be 0 (every action) or more")
 	case c.snapshotEvery < 1:
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.limits.Message < 1:
@@ -171,6 +175,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		Prune:           c.prune,
 		ShutdownTimeout: c.shutdownWithin,
 		Logger:          log,
+		LoggerOptions:   middleware.LoggerOptions{Sample: c.logSample},
 	})
 	if err != nil {
 		return err
