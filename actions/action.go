@@ -51,10 +51,34 @@ const (
 	TypeServerStart = "server/start"
 )
 
-// Connect is the payload of TypeConnect.
+// Connect is the payload of TypeConnect. Action.User is the id the client
+// claims. Whether it may have it is decided by the reducer, from the state,
+// so that replays decide the same (PROTOCOL.md, "Ids and tokens"):
+//
+//   - a verified claim (proven by middleware, such as auth) gets the id;
+//   - a strict claim (a v2 client, or any client that sent a token) gets the
+//     id if the id is present in no room, or if TokenHash is one of the
+//     tokens bound to it;
+//   - a plain claim (a v1 client without a token) gets the id unless it is
+//     present and bound to a token;
+//   - otherwise the socket gets Fallback, a fresh id.
+//
+// A strict claim then binds NewTokenHash to the id it got. Tokens enter
+// the state and the log only as SHA-256 hashes.
 type Connect struct {
 	// Username is the name the user gave in `connecting`.
 	Username string
+	// Fallback is the fresh id the socket gets when the claim fails.
+	Fallback string
+	// Strict marks a claim that must prove itself with a token.
+	Strict bool
+	// TokenHash is the hash of the token the client presented, if any.
+	TokenHash string
+	// NewTokenHash is the hash of the fresh token the socket is handed.
+	NewTokenHash string
+	// Verified marks a claim that middleware has already proven (the auth
+	// middleware, from a signed token): it gets its id whatever the bindings.
+	Verified bool
 }
 
 // WriteMessage is the payload of TypeWriteMessage.

@@ -18,7 +18,8 @@ import (
 //	at                                   (Unix nanoseconds; 0 for the zero time)
 //	payload kind                         (one byte, below), then its fields
 //
-// Payload kinds: 0 none; 1 Connect{username}; 2 WriteMessage{message,
+// Payload kinds: 0 none; 1 Connect{username, fallback, strict (one byte),
+// tokenHash, newTokenHash, verified (one byte)}; 2 WriteMessage{message,
 // clientId}; 3 Expire{since}; 4 a payload registered with RegisterPayload:
 // its name, then its JSON; 5 PostMessage{username, message}.
 const (
@@ -68,7 +69,10 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 	case nil:
 		b = append(b, payloadNone)
 	case Connect:
-		b = appendString(append(b, payloadConnect), p.Username)
+		b = appendString(appendString(append(b, payloadConnect), p.Username), p.Fallback)
+		b = append(b, boolByte(p.Strict))
+		b = appendString(appendString(b, p.TokenHash), p.NewTokenHash)
+		b = append(b, boolByte(p.Verified))
 	case WriteMessage:
 		b = appendString(appendString(append(b, payloadWrite), p.Message), p.ClientID)
 	case Expire:
@@ -103,7 +107,8 @@ func DecodeBinary(data []byte) (*Action, error) {
 	switch kind := r.byte(); kind {
 	case payloadNone:
 	case payloadConnect:
-		a.Payload = Connect{Username: r.string()}
+		a.Payload = Connect{Username: r.string(), Fallback: r.string(), Strict: r.byte() == 1,
+			TokenHash: r.string(), NewTokenHash: r.string(), Verified: r.byte() == 1}
 	case payloadWrite:
 		a.Payload = WriteMessage{Message: r.string(), ClientID: r.string()}
 	case payloadExpire:
@@ -139,6 +144,13 @@ func decodeCustom(name, js string) (any, error) {
 		return nil, fmt.Errorf("%w: payload %q: %v", ErrCorrupt, name, err)
 	}
 	return v.Elem().Interface(), nil
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func appendString(b []byte, s string) []byte {

@@ -22,6 +22,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 	for _, a := range []*actions.Action{
 		{Seq: 1, ID: "id", Type: actions.TypeOpenSession, Room: "r", Session: "s"},
 		{Seq: 2, Type: actions.TypeConnect, Room: "r", Session: "s", User: "u", At: at, Payload: actions.Connect{Username: "ann"}},
+		{Seq: 3, Type: actions.TypeConnect, User: "u", Payload: actions.Connect{Username: "ann", Fallback: "f", Strict: true, TokenHash: "th", NewTokenHash: "nh", Verified: true}},
 		{Seq: 1 << 40, Type: actions.TypeWriteMessage, At: at, Payload: actions.WriteMessage{Message: "héllo\x00", ClientID: "c"}},
 		{Seq: 4, Type: actions.TypeExpirePresence, User: "u", Payload: actions.Expire{Since: 3}},
 		{Seq: 6, Type: actions.TypePostMessage, User: "bot", Payload: actions.PostMessage{Username: "dicebot", Message: "7"}},

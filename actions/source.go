@@ -1,6 +1,12 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
 
 // Source describes the socket an action came from. The transport puts it
 // in the context of every dispatch it makes; actions dispatched by server
@@ -27,4 +33,21 @@ func WithSource(ctx context.Context, src Source) context.Context {
 func SourceFrom(ctx context.Context) (Source, bool) {
 	src, ok := ctx.Value(sourceKey{}).(Source)
 	return src, ok
+}
+
+// NewToken returns a fresh random token for a socket to resume with.
+func NewToken() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken returns the hash of a token as the state keeps it; "" for no
+// token.
+func HashToken(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

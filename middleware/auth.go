@@ -114,7 +114,7 @@ func Auth(opts AuthOptions) (store.Middleware, error) {
 				return authError(actions.CodeTokenInvalid, "the token is not valid")
 			}
 			p, _ := a.Payload.(actions.Connect)
-			p.Username = c.Name
+			p.Username, p.Verified = c.Name, true
 			a.User, a.Payload = c.Subject, p
 			return next(ctx, a)
 		}

@@ -140,8 +140,8 @@ func TestAuth(t *testing.T) {
 			if len(term.got) != 1 {
 				t.Fatal("the action did not reach the reducer")
 			}
-			if a.User != "u1" || a.Payload != (actions.Connect{Username: "ann"}) {
-				t.Fatalf("user %q, payload %+v: want u1 and ann from the claims", a.User, a.Payload)
+			if a.User != "u1" || a.Payload != (actions.Connect{Username: "ann", Verified: true}) {
+				t.Fatalf("user %q, payload %+v: want u1 and ann from the claims, verified", a.User, a.Payload)
 			}
 		})
 	}

@@ -38,6 +38,14 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// v2 is set when the client chose the statecast.v2 subprotocol.
+	v2 bool
+	// token is the token handed to this socket (strict claims only), and
+	// resume what its `connecting` asked for; set by the reader before the
+	// connect is dispatched, read by the hub when it is applied.
+	token  string
+	resume resumeRequest
+
 	// Reader state; only the reader touches it.
 	user     string
 	badTimes []time.Time
@@ -153,11 +161,7 @@ func (s *session) handle(data []byte) *actions.Error {
 	}
 	var a *actions.Action
 	if f.Event == actions.EventConnecting {
-		id := f.ID
-		if id == "" {
-			id = uuid.NewString()
-		}
-		a = &actions.Action{Type: actions.TypeConnect, User: id, Payload: actions.Connect{Username: f.Username}}
+		a = s.connectAction(f)
 	} else {
 		a = &actions.Action{Type: actions.TypeWriteMessage, User: s.user,
 			Payload: actions.WriteMessage{Message: f.Message, ClientID: f.ClientID}}
@@ -176,7 +180,7 @@ func (s *session) handle(data []byte) *actions.Error {
 		return e
 	}
 	if f.Event == actions.EventConnecting {
-		s.user = a.User
+		s.connected()
 	}
 	return nil
 }

@@ -18,8 +18,15 @@ const snapshotVersion = 1
 type Codec struct{}
 
 type snapshotJSON struct {
-	Version int        `json:"version"`
-	Rooms   []roomJSON `json:"rooms"`
+	Version int            `json:"version"`
+	Rooms   []roomJSON     `json:"rooms"`
+	IDs     []identityJSON `json:"ids,omitempty"`
+}
+
+// identityJSON is one id's presence count and bound token hashes.
+type identityJSON struct {
+	ID string `json:"id"`
+	identity
 }
 
 type roomJSON struct {
@@ -48,6 +55,13 @@ func (Codec) Encode(s State) ([]byte, error) {
 			rj.Written = append(rj.Written, writtenJSON{Key: key, Seq: seq})
 		}
 		snap.Rooms = append(snap.Rooms, rj)
+	}
+	if s.ids != nil {
+		for it := s.ids.Iterator(); !it.Done(); {
+			id, i, _ := it.Next()
+			snap.IDs = append(snap.IDs, identityJSON{ID: id, identity: i})
+		}
+		sort.Slice(snap.IDs, func(a, b int) bool { return snap.IDs[a].ID < snap.IDs[b].ID })
 	}
 	return json.Marshal(snap)
 }
@@ -87,6 +101,9 @@ func (Codec) Decode(data []byte) (State, error) {
 		}
 		r.written, r.writtenOrder = written.Map(), order.List()
 		s = s.withRoom(r)
+	}
+	for _, i := range snap.IDs {
+		s = s.withIdentity(i.ID, i.identity)
 	}
 	return s, nil
 }

@@ -40,8 +40,12 @@ func Diff(prev, next State, a *actions.Action) RoomDiff {
 		d.Prev = newRoom(a.Room)
 	}
 	diffSession(&d, a.Session)
+	// A socket's user is the one the state gave it, which for a connect may
+	// differ from the id the action claims.
 	user := a.User
 	if s, ok := d.Prev.Session(a.Session); ok && s.UserID != "" {
+		user = s.UserID
+	} else if s, ok := d.Next.Session(a.Session); ok && s.UserID != "" {
 		user = s.UserID
 	}
 	diffUser(&d, user)

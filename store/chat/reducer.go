@@ -37,12 +37,41 @@ func NewReducer(opts Options) store.Reducer[State] {
 		if r == nil {
 			r = newRoom(a.Room)
 		}
+		if a.Type == actions.TypeConnect {
+			return connectIdentity(s, r, a)
+		}
 		next := reduceRoom(r, a, history, dedupe)
 		if next == r {
 			return s
 		}
+		if a.Type == actions.TypeExpirePresence {
+			s = s.leftRoom(a.User)
+		}
 		return s.withRoom(next)
 	}
+}
+
+// connectIdentity decides which id a connecting socket gets (see
+// actions.Connect), connects it, and records the id's presence and token.
+func connectIdentity(s State, r *Room, a *actions.Action) State {
+	c, _ := a.Payload.(actions.Connect)
+	sess, _ := r.sessions.Get(a.Session)
+	if sess.IsConnected || a.User == "" {
+		return s
+	}
+	user := a.User
+	if !s.mayClaim(user, c) && c.Fallback != "" {
+		user = c.Fallback
+	}
+	_, wasListed := r.users.Get(user)
+	next := connect(r, a, user, c.Username)
+	if !wasListed {
+		s = s.enteredRoom(user)
+	}
+	if c.Strict && c.NewTokenHash != "" {
+		s = s.bindToken(user, c.NewTokenHash)
+	}
+	return s.withRoom(next)
 }
 
 // reduceRoom returns r itself when the action changes nothing.
@@ -55,8 +84,6 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 		r = r.clone()
 		r.sessions = r.sessions.Set(a.Session, Session{ID: a.Session, IsEstablishingConnection: true})
 		return r
-	case actions.TypeConnect:
-		return connect(r, a)
 	case actions.TypeCloseSession:
 		return closeSession(r, a)
 	case actions.TypeWriteMessage:
@@ -79,23 +106,20 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 	return r
 }
 
-func connect(r *Room, a *actions.Action) *Room {
-	sess, _ := r.sessions.Get(a.Session)
-	if sess.IsConnected || a.User == "" {
-		return r
-	}
-	c, _ := a.Payload.(actions.Connect)
+// connect marks the socket connected as user and counts it in the user's
+// presence, which it creates when user enters the room.
+func connect(r *Room, a *actions.Action, user, username string) *Room {
 	r = r.clone()
 	r.sessions = r.sessions.Set(a.Session, Session{
-		ID: a.Session, UserID: a.User, Username: c.Username, IsConnected: true,
+		ID: a.Session, UserID: user, Username: username, IsConnected: true,
 	})
-	p, ok := r.users.Get(a.User)
+	p, ok := r.users.Get(user)
 	if !ok {
-		p = Presence{User: actions.User{ID: a.User, Username: c.Username}, Entered: a.Seq}
+		p = Presence{User: actions.User{ID: user, Username: username}, Entered: a.Seq}
 	}
 	p.Sockets++
 	p.LeftAt = 0
-	r.users = r.users.Set(a.User, p)
+	r.users = r.users.Set(user, p)
 	return r
 }
 

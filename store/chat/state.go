@@ -11,6 +11,7 @@ import (
 // empty chat. A State never changes once made; Reduce returns new ones.
 type State struct {
 	rooms *immutable.Map[string, *Room]
+	ids   *immutable.Map[string, identity]
 }
 
 // Room returns the named room, or nil if nothing ever happened in it.
