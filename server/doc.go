@@ -8,8 +8,32 @@
 //	srv.Use(myMiddleware)
 //	err = srv.Run(ctx) // serves until ctx ends, then shuts down gracefully
 //
-// The chain, outermost first, is Recover → Stamp → Logger → Validate →
-// Presence → your middleware → reducer. Your middleware therefore sees only
-// actions that passed every built-in check, with their id and time set;
-// see store.Middleware for what a middleware may and must not do.
+// # Your middleware in the chain
+//
+// Every action, from a socket or from server code, passes one chain,
+// outermost first:
+//
+//	Recover → Stamp → Logger → Metrics → RateLimit → Auth → Validate → Presence → yours → reducer
+//
+// Use appends to the one slot there is, after every built-in, in the order
+// given. Your middleware therefore sees only actions that passed every
+// built-in check, with their id and time set, and its rejections are still
+// logged (Logger) and counted (Metrics), and its panics recovered (Recover).
+// Presence sees the result of your middleware and the reducer together.
+// Call Use before Open; New has already dispatched server/start, so your
+// middleware never sees that one.
+//
+// Only that slot is open. A middleware cannot run before Validate, so it
+// cannot repair an action Validate would refuse; and what it changes is not
+// validated again: keep your changes within the limits, or re-check with
+// srv.Use(yours, middleware.Validate(limits)). Actions of the socket
+// lifecycle (session/open, session/close, presence/expire) record facts:
+// pass them on, or the state disagrees with the sockets. For another order
+// altogether, assemble the parts yourself: store.Open, the middleware
+// package and transport.NewServer are public.
+//
+// See store.Middleware for what a middleware may and must not do, and the
+// examples/ folder of the repository for complete programs: a dice bot
+// that answers commands by dispatching actions of its own, and a word
+// filter that masks or rejects messages.
 package server

@@ -22,16 +22,84 @@ import (
 // the panic as an error to the dispatcher.
 type Reducer[S any] func(prev S, a *actions.Action) S
 
-// Dispatch sends an action on its way to the reducer. It returns once the
-// action has been applied (a.Seq is then set) or rejected. A rejection is
-// usually an *actions.Error, which the sender of the action receives.
+// Dispatch sends an action on its way to the reducer, on the caller's
+// goroutine, through every middleware of the chain. It returns once the
+// action has been applied (a.Seq is then set, and the state GetState
+// returns includes it) or rejected.
+//
+// The error is nil when the action was applied. Otherwise it is a
+// rejection, usually an *actions.Error, which the sender of the action
+// receives; ctx.Err() if ctx ended before the action reached the apply
+// loop (once there, it is applied even if ctx ends); ErrClosed once the
+// store is closed; or a failure of the log or the reducer, which leaves
+// the state unchanged.
+//
+// ctx carries request-scoped values such as the actions.Source of a
+// socket's actions; actions dispatched by server code have none.
 type Dispatch func(ctx context.Context, a *actions.Action) error
 
-// Middleware wraps the next Dispatch of the chain. It may inspect or change
-// the action, reject it by returning an error without calling next, call next
-// and then act on the result, or dispatch other actions through the store.
-// It must not block for long (the sender waits), and it must not keep the
-// action after returning.
+// Middleware wraps the next Dispatch of the chain and returns a Dispatch
+// that runs before it:
+//
+//	func Audit(next store.Dispatch) store.Dispatch {
+//		return func(ctx context.Context, a *actions.Action) error {
+//			// before: inspect, change or reject a
+//			err := next(ctx, a)
+//			// after: a.Seq is set if err == nil; act on the result
+//			return err
+//		}
+//	}
+//
+// The function is called once, when the chain is built (Use); the Dispatch
+// it returns is called for every action, from many goroutines at once, so
+// it must be safe for concurrent use. Middleware added first is outermost:
+// it sees each action first and its result last. (A statecast server puts
+// yours after all its built-ins; see package server.)
+//
+// A middleware may:
+//
+//   - Inspect the action and pass it on unchanged: return next(ctx, a).
+//   - Transform it: change its fields or replace its Payload (payloads are
+//     values: a.Payload = p after changing a copy p) before calling next.
+//     Everything the reducer needs that is not a pure function of the state,
+//     such as the time, ids or random numbers, must enter this way, as
+//     fields of the action: the log then replays it exactly.
+//   - Reject it: return an error without calling next. Return an
+//     *actions.Error: its Code and Message reach the sender (a socket gets
+//     an `error` event), and a non-zero Close makes the transport close the
+//     socket with that code after the event. Any other error reaches the
+//     sender as actions.CodeInternal. Nothing of a rejected action enters
+//     the log or the state.
+//   - Act on the result: call next, then look at err and at a (its Seq).
+//   - Read the state with the store's GetState. Before next, it does not
+//     include a; after next returned nil, it does (and maybe more).
+//   - Dispatch further actions through the store's Dispatch (not through
+//     next, which is for a alone). Synchronously, before next, the new action
+//     is ordered before a; after next, after it; either way the sender waits
+//     for both. To let the sender go on, dispatch from a goroutine after next
+//     returns, with a context of your own (the sender's ends with its socket).
+//     A dispatch from a middleware does not deadlock, since the apply loop
+//     is not waiting for it, unless the middleware holds a lock that the new
+//     action's trip through the chain needs; and the new action passes this
+//     middleware too, so do not react to it in turn forever. A dispatch made
+//     synchronously from a Subscriber always deadlocks (the apply loop would
+//     wait for itself): never do that.
+//   - Start asynchronous work (timers, calls to other services) whose
+//     results enter as actions it dispatches later. Whoever starts a
+//     goroutine owns it: stop it, and wait for it, when shutting down. Its
+//     dispatches after the store closed return ErrClosed; expect that.
+//
+// A middleware must not:
+//
+//   - Block: the sender waits for the whole chain, and a socket's next frame
+//     is not read meanwhile. Slow work goes to a goroutine.
+//   - Change the state: states are immutable values shared by every reader;
+//     the only way to change the state is an action.
+//   - Change a after passing it to next, or keep a after returning: once
+//     applied, the action belongs to the log, the state's subscribers and
+//     the middleware outside this one. Copy what you need.
+//   - Assume it sees only the actions it is interested in: pass on, unchanged,
+//     every action it does not handle, including types added later.
 type Middleware func(next Dispatch) Dispatch
 
 // Change is what subscribers see after each applied action.
