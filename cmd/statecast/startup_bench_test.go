@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -234,4 +235,48 @@ func dirBytes(b *testing.B, dir string) int64 {
 		}
 	}
 	return size
+}
+
+// BenchmarkReduceWrite is the chat reducer alone on message writes into a
+// room whose message window (chat.DefaultHistory) and clientId window are
+// full, as they are in a long-running room: the part of a fold's cost per
+// action that is not reading the log.
+//
+//	go test -run '^$' -bench BenchmarkReduceWrite ./cmd/statecast
+func BenchmarkReduceWrite(b *testing.B) {
+	for _, withClientID := range []bool{false, true} {
+		b.Run(fmt.Sprint("clientId=", withClientID), func(b *testing.B) {
+			reduce := chat.NewReducer(chat.Options{})
+			var s chat.State
+			var seq uint64
+			apply := func(a *actions.Action) {
+				seq++
+				a.Seq = seq
+				s = reduce(s, a)
+			}
+			at := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+			write := func(i int) *actions.Action {
+				w := actions.WriteMessage{Message: "I pushed the fix, please review when you have a moment"}
+				if withClientID {
+					w.ClientID = "c" + strconv.Itoa(i)
+				}
+				return &actions.Action{Type: actions.TypeWriteMessage, Room: "chat", Session: "s1", User: "u1",
+					ID: "0193a5c2-7d4e-7b1a-8f00-000000000000", At: at, Payload: w}
+			}
+			apply(&actions.Action{Type: actions.TypeOpenSession, Room: "chat", Session: "s1"})
+			apply(&actions.Action{Type: actions.TypeConnect, Room: "chat", Session: "s1", User: "u1", Payload: actions.Connect{Username: "ann"}})
+			i := 0
+			for ; i < 2*max(chat.DefaultHistory, chat.MinDedupe); i++ {
+				apply(write(i))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				apply(write(i))
+				i++
+			}
+			if n := s.Room("chat").MessageCount(); n != chat.DefaultHistory {
+				b.Fatalf("the window holds %d messages, want %d", n, chat.DefaultHistory)
+			}
+		})
+	}
 }
