@@ -23,6 +23,7 @@ const (
 	CodeInvalidRoom      = "invalid_room"       // a room name outside [A-Za-z0-9_-]{1,64}
 	CodeInternal         = "internal"           // the server failed; the action was not applied
 	CodeUnavailable      = "unavailable"        // the server is shutting down
+	CodeRateLimited      = "rate_limited"       // too many actions too fast; the message says when to retry
 	CodeTokenMissing     = "token_missing"      // authentication is on and `connecting` has no token
 	CodeTokenInvalid     = "token_invalid"      // a token that is malformed, forged, of a wrong algorithm, not yet valid or missing claims
 	CodeTokenExpired     = "token_expired"      // a token past its exp

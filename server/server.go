@@ -24,6 +24,10 @@ type Config struct {
 	History int
 	// Limits are the field sizes the Validate middleware enforces.
 	Limits middleware.Limits
+	// RateLimit configures the RateLimit middleware: token buckets per
+	// socket and per remote address. Zero values mean its defaults;
+	// rate.Inf turns a limit off.
+	RateLimit middleware.RateLimitOptions
 	// Auth, when its Secret is set, installs the Auth middleware: user ids
 	// and names come from signed tokens. Defaults to none: ids come from
 	// the clients.
@@ -57,6 +61,7 @@ type Server struct {
 	cfg      Config
 	store    *store.Store[chat.State]
 	presence *middleware.Presence
+	limiter  store.Middleware
 	auth     store.Middleware
 	web      *transport.Server
 }
@@ -67,6 +72,10 @@ type Server struct {
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	limiter, err := middleware.RateLimit(cfg.RateLimit)
+	if err != nil {
+		return nil, err
 	}
 	// Without a secret, Auth is a pass-through: ids come from the clients.
 	var auth store.Middleware = func(next store.Dispatch) store.Dispatch { return next }
@@ -82,6 +91,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	log := cfg.Logger
 	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth}
+	s.limiter = limiter
 	st.Use(s.builtins()...)
 	// Sockets of an earlier run are gone: close them in the state, and
 	// restart the grace timers of every user left without a socket.

@@ -138,7 +138,8 @@ func (c *client) tryNewest() (ev, username, message string, err error) {
 // every message, in order, while it lags, and the server never waits for it.
 func TestSlowReaderCloses1013(t *testing.T) {
 	const sendQueue, total = 16, 80
-	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20", "-grace", "100ms")
+	// ann writes 80 messages back to back: far above the rate limit.
+	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20", "-grace", "100ms", "-rate", "0", "-rate-per-address", "0")
 	slow := s.dialSmallBuffer("/chat")
 	slow.send(map[string]any{"event": "connecting", "id": "slow", "username": "slow"})
 	slow.expect("connected")
@@ -288,7 +289,9 @@ func abuse(ctx context.Context, url, kind string, n int) (websocket.StatusCode, 
 // once, in one common order, and the server stays up.
 func TestFloodOfBadFrames(t *testing.T) {
 	const good, each = 4, 50
-	s := startServer(t)
+	// Good clients write 50 messages each back to back, all from one
+	// address: far above the rate limits, which are not under test here.
+	s := startServer(t, "-rate", "0", "-rate-per-address", "0")
 	goods := make([]*client, good)
 	for i := range goods {
 		goods[i], _ = s.join("/chat", fmt.Sprint("good-", i), fmt.Sprint("good", i))

@@ -62,7 +62,9 @@ func TestCrashKeepsAcknowledgedMessages(t *testing.T) {
 		clients = append(clients, &crashClient{name: spec.name, user: spec.user, room: spec.room,
 			rng: rand.New(rand.NewSource(seed + int64(i) + 1)), pending: map[string]pendingMessage{}})
 	}
-	base := []string{"-data", dir, "-grace", "200ms", "-history", fmt.Sprint(crashHistory)}
+	// The clients write as fast as the server answers: far above the rate
+	// limits, which are not under test here.
+	base := []string{"-data", dir, "-grace", "200ms", "-history", fmt.Sprint(crashHistory), "-rate", "0", "-rate-per-address", "0"}
 	var hist []replayedMessage
 	start := time.Now()
 	iter := 0

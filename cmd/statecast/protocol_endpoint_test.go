@@ -733,7 +733,7 @@ func TestHugeMessageRefused(t *testing.T) {
 // queue for a socket that lags behind are all written before its 1001.
 func TestGracefulShutdownFlushesQueues(t *testing.T) {
 	const total = 60
-	s := startServer(t, "-history", "20")
+	s := startServer(t, "-history", "20", "-rate", "0", "-rate-per-address", "0") // 60 messages back to back
 	lag := s.dialSmallBuffer("/chat")
 	lag.send(map[string]any{"event": "connecting", "id": "lag", "username": "lag"})
 	lag.expect("connected")

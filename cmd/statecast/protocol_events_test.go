@@ -644,7 +644,9 @@ func TestConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	const clients, perClient = 5, 20
 	const total = clients * perClient
-	s := startServer(t)
+	// Each client writes 20 messages back to back after its connecting, all
+	// from one address: just above the default rate limits.
+	s := startServer(t, "-rate", "0", "-rate-per-address", "0")
 	cs := make([]*client, clients)
 	for i := range cs {
 		cs[i], _ = s.join("/chat", fmt.Sprintf("u%d", i), fmt.Sprintf("user%d", i))
@@ -748,7 +750,7 @@ func TestConcurrentWriters(t *testing.T) {
 func TestJoinWhileMessagesFlow(t *testing.T) {
 	t.Parallel()
 	const total = 100
-	s := startServer(t)
+	s := startServer(t, "-rate", "0", "-rate-per-address", "0") // about 1000 messages per second
 	w, hello := s.join("/chat", "w", "writer")
 	done := make(chan error, 1)
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
 	"github.com/statecast/statecast/transport"
+	"golang.org/x/time/rate"
 )
 
 // serveConfig is everything `statecast serve` can be told.
@@ -33,6 +35,9 @@ type serveConfig struct {
 	snapshotEvery  uint64
 	prune          bool
 	limits         middleware.Limits
+	rateLimit      middleware.RateLimitOptions
+	rate           float64 // per socket; 0 is no limit
+	ratePerAddress float64
 	auth           middleware.AuthOptions
 	authSecret     string
 	authSecretFile string
@@ -50,6 +55,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.DurationVar(&c.transport.PingInterval, "ping-interval", 20*time.Second, "how often an idle socket is pinged (STATECAST_PING_INTERVAL)")
 	fs.DurationVar(&c.transport.PingTimeout, "ping-timeout", 10*time.Second, "how long a pong may take before the peer counts as dead (STATECAST_PING_TIMEOUT)")
 	fs.IntVar(&c.limits.Message, "max-message", 16384, "longest chat message, in characters (STATECAST_MAX_MESSAGE)")
+	fs.Float64Var(&c.rate, "rate", 10, "connecting and writeMessage events per second that one socket may send in the long run; over it, error rate_limited, and 1008 for repeat offenders; 0 turns this limit off (STATECAST_RATE)")
+	fs.IntVar(&c.rateLimit.SessionBurst, "rate-burst", 20, "events one socket may send at once, above -rate (STATECAST_RATE_BURST)")
+	fs.Float64Var(&c.ratePerAddress, "rate-per-address", 50, "events per second that all the sockets of one IP address (IPv6: one /64) may send together; leave room for users behind one NAT; 0 turns this limit off (STATECAST_RATE_PER_ADDRESS)")
+	fs.IntVar(&c.rateLimit.AddressBurst, "rate-address-burst", 100, "events the sockets of one address may send at once, above -rate-per-address (STATECAST_RATE_ADDRESS_BURST)")
 	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
@@ -84,6 +93,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 	switch {
 	case c.logSample < 0:
 		return c, fmt.Errorf("-log-sample must be 0 (every action) or more")
+	case !(c.rate >= 0 && c.ratePerAddress >= 0):
+		return c, fmt.Errorf("-rate and -rate-per-address must be 0 (no limit) or more")
+	case c.rateLimit.SessionBurst < 1 || c.rateLimit.AddressBurst < 1:
+		return c, fmt.Errorf("-rate-burst and -rate-address-burst must be at least 1")
 	case c.snapshotEvery < 1:
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.limits.Message < 1:
@@ -101,7 +114,16 @@ func parseServe(args, env []string) (serveConfig, error) {
 	case c.transport.PingTimeout <= 0:
 		return c, fmt.Errorf("-ping-timeout must be positive")
 	}
+	c.rateLimit.PerSession, c.rateLimit.PerAddress = perSecond(c.rate), perSecond(c.ratePerAddress)
 	return c, c.transport.Validate()
+}
+
+// perSecond turns a rate flag into a rate.Limit: 0 and +Inf are no limit.
+func perSecond(r float64) rate.Limit {
+	if r == 0 || math.IsInf(r, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(r)
 }
 
 // readAuthSecret sets c.auth.Secret from -auth-secret or -auth-secret-file.
@@ -168,6 +190,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		History:         c.history,
 		Grace:           c.grace,
 		Limits:          c.limits,
+		RateLimit:       c.rateLimit,
 		Auth:            c.auth,
 		Data:            c.data,
 		Fsync:           policy,
