@@ -35,6 +35,8 @@ func Run(ctx context.Context, args, env []string) error {
 		return serve(ctx, args, env, nil)
 	case "replay":
 		return replay(ctx, args, env, os.Stdout)
+	case "bench":
+		return bench(ctx, args, os.Stdout)
 	case "help":
 		fmt.Fprintln(os.Stderr, usage)
 		return nil
@@ -47,4 +49,5 @@ const usage = `usage: statecast [serve] [flags]
 
 commands:
   serve   run the chat server (the default); statecast serve -h lists its flags
-  replay  rebuild and print the state from the action log; statecast replay -h`
+  replay  rebuild and print the state from the action log; statecast replay -h
+  bench   load-test a chat server on this machine; statecast bench -h`

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// benchConfig is everything `statecast bench` can be told.
+type benchConfig struct {
+	mode        string
+	url         string
+	dialect     string
+	clients     int
+	writers     int
+	messages    int
+	rate        float64
+	inflight    int
+	concurrency int
+	hold        time.Duration
+	historyFill int
+	slow        int
+	size        int
+	rooms       int
+	pid         int
+	timeout     time.Duration
+	json        bool
+	stall       time.Duration
+	// quiet is how long no frame may arrive before the room counts as
+	// settled after the clients connected (joined events drained).
+	quiet time.Duration
+}
+
+func (c benchConfig) v2() bool { return c.dialect == "v2" }
+
+const benchUsage = `usage: statecast bench [flags]
+
+Drives a chat server that speaks the v1 (seed) or v2 dialect, on this
+machine only (127.0.0.0/8, ::1, localhost), and reports its throughput,
+latency, losses and CPU. Modes:
+
+  fanout   -clients N connect, -writers W of them post -messages M in all;
+           every client must receive every message (N×M deliveries)
+  history  the same, after one writer pre-filled the room with
+           -history-fill H messages (default 1000)
+  storm    -clients C connect as fast as -concurrency allows, stay for
+           -hold, then close: handshakes/s and, with -pid, server RSS
+           per idle connection
+
+-slow N adds N clients that stop reading after connecting; the fan-out then
+runs twice, without and with them, and reports whether they were closed
+with 1013.
+
+flags:`
+
+func parseBench(args []string) (benchConfig, error) {
+	var c benchConfig
+	fs := flag.NewFlagSet("statecast bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), benchUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.mode, "mode", "fanout", "fanout, history or storm")
+	fs.StringVar(&c.url, "url", "ws://127.0.0.1:3005/chat", "the room's WebSocket `URL`; its host must be a loopback address or localhost")
+	fs.StringVar(&c.dialect, "dialect", "v1", "v1 (seed events) or v2 (subprotocol statecast.v2: snapshot and patches)")
+	fs.IntVar(&c.clients, "clients", 100, "connected clients (storm: connections to open)")
+	fs.IntVar(&c.writers, "writers", 10, "how many of the clients post messages")
+	fs.IntVar(&c.messages, "messages", 1000, "messages posted in all, shared by the writers")
+	fs.Float64Var(&c.rate, "rate", 0, "total messages per `second`, sent on a fixed schedule; 0: each writer posts its next message once the server delivered its previous one (see -inflight)")
+	fs.IntVar(&c.inflight, "inflight", 0, "messages a writer may have sent and not yet seen delivered; defaults to 1 without -rate, unlimited with it")
+	fs.IntVar(&c.concurrency, "concurrency", 200, "connections being opened at once")
+	fs.DurationVar(&c.hold, "hold", 2*time.Second, "storm: how long the connections stay open once all are connected")
+	fs.IntVar(&c.historyFill, "history-fill", 0, "messages one writer posts before the clients connect (history mode: defaults to 1000)")
+	fs.IntVar(&c.slow, "slow", 0, "extra clients that stop reading once connected")
+	fs.IntVar(&c.size, "size", 0, "pad each message text to this many `bytes`")
+	fs.IntVar(&c.rooms, "rooms", 1, "storm: spread the connections over this many rooms (/chat/bench-0 …; statecast only, the seed serves /chat alone)")
+	fs.IntVar(&c.pid, "pid", 0, "the server's process id, to report its CPU time and memory from /proc")
+	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "stop the run after this long, whatever is left")
+	fs.DurationVar(&c.stall, "stall", 10*time.Second, "end a fan-out run when no client received a frame for this long (messages were lost)")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the summary")
+	c.quiet = 200 * time.Millisecond
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.mode == "history" && c.historyFill == 0 {
+		c.historyFill = 1000
+	}
+	if c.inflight == 0 && c.rate == 0 {
+		c.inflight = 1
+	}
+	if err := checkLoopback(c.url); err != nil {
+		return c, err
+	}
+	switch {
+	case c.mode != "fanout" && c.mode != "history" && c.mode != "storm":
+		return c, fmt.Errorf("-mode %q: want fanout, history or storm", c.mode)
+	case c.dialect != "v1" && c.dialect != "v2":
+		return c, fmt.Errorf("-dialect %q: want v1 or v2", c.dialect)
+	case c.clients < 1:
+		return c, fmt.Errorf("-clients must be at least 1")
+	case c.mode != "storm" && (c.writers < 1 || c.writers > c.clients):
+		return c, fmt.Errorf("-writers must be between 1 and -clients")
+	case c.mode != "storm" && c.messages < c.writers:
+		return c, fmt.Errorf("-messages must be at least -writers")
+	case c.rate < 0 || c.inflight < 0 || c.historyFill < 0 || c.slow < 0 || c.size < 0 || c.pid < 0:
+		return c, fmt.Errorf("-rate, -inflight, -history-fill, -slow, -size and -pid cannot be negative")
+	case c.concurrency < 1:
+		return c, fmt.Errorf("-concurrency must be at least 1")
+	case c.rooms < 1 || c.rooms > 1 && c.mode != "storm":
+		return c, fmt.Errorf("-rooms must be at least 1, and more only in storm mode")
+	case c.timeout <= 0 || c.hold < 0 || c.stall <= 0:
+		return c, fmt.Errorf("-timeout and -stall must be positive, -hold not negative")
+	}
+	return c, nil
+}
+
+// checkLoopback refuses any target but this machine: this workplace allows
+// load only on loopback addresses. Names other than localhost are refused
+// rather than resolved; the dialer checks the address it reached as well.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return fmt.Errorf("-url %q: want a ws:// or wss:// URL", raw)
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-url %q: the bench only targets this machine (127.0.0.0/8, ::1 or localhost), not %q", raw, host)
+}
+
+// bench runs `statecast bench` and prints its report to stdout.
+func bench(ctx context.Context, args []string, stdout io.Writer) error {
+	c, err := parseBench(args)
+	if err != nil {
+		return err
+	}
+	if warn := raiseFileLimit(uint64(c.clients+c.slow) + 64); warn != "" {
+		fmt.Fprintln(os.Stderr, "statecast bench:", warn)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	r := &benchReport{Mode: c.mode, Dialect: c.dialect, URL: c.url, Clients: c.clients, PID: c.pid}
+	d := newBenchDialer(c)
+	defer d.close()
+	if c.mode == "storm" {
+		err = runStorm(ctx, c, d, r)
+	} else {
+		err = runFanout(ctx, c, d, r)
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	r.print(stdout)
+	return nil
+}
+
+// roomURL is the URL of room k of n: the -url itself when n is 1, else
+// /chat/bench-k for /chat and /chat/X-k for /chat/X.
+func roomURL(base string, k, n int) string {
+	if n <= 1 {
+		return base
+	}
+	u, _ := url.Parse(base)
+	p := strings.TrimSuffix(u.Path, "/")
+	if strings.Count(p, "/") <= 1 {
+		u.Path = p + "/bench-" + strconv.Itoa(k)
+	} else {
+		u.Path = p + "-" + strconv.Itoa(k)
+	}
+	return u.String()
+}

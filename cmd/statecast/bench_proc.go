@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// selfCPU returns the CPU time this process has used, user and system.
+func selfCPU() (user, sys time.Duration) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// procSample is what /proc tells of another process at one moment.
+type procSample struct {
+	cpu   time.Duration // user + system
+	rssKB int64
+}
+
+// readProc samples process pid from /proc/pid/stat (utime and stime, in
+// clock ticks) and /proc/pid/status (VmRSS).
+func readProc(pid int) (procSample, error) {
+	var s procSample
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, err
+	}
+	// The command name in (…) may hold spaces: count fields after it.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return s, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return s, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	// Fields 14 and 15 of stat(5); f[0] is field 3.
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return s, fmt.Errorf("/proc/%d/stat: bad utime or stime", pid)
+	}
+	s.cpu = time.Duration(utime+stime) * time.Second / time.Duration(clockTicks())
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb := strings.TrimSuffix(strings.TrimSpace(rest), " kB")
+			s.rssKB, _ = strconv.ParseInt(strings.TrimSpace(kb), 10, 64)
+		}
+	}
+	return s, nil
+}
+
+// clockTicks is sysconf(_SC_CLK_TCK), the unit of /proc/pid/stat times,
+// read from this process's auxiliary vector (AT_CLKTCK); 100 if unknown.
+var clockTicks = sync.OnceValue(func() int64 {
+	const atClkTck = 17
+	if b, err := os.ReadFile("/proc/self/auxv"); err == nil {
+		for i := 0; i+16 <= len(b); i += 16 {
+			if binary.NativeEndian.Uint64(b[i:]) == atClkTck {
+				if v := int64(binary.NativeEndian.Uint64(b[i+8:])); v > 0 {
+					return v
+				}
+			}
+		}
+	}
+	return 100
+})
+
+// rssPeak samples a process's RSS every interval until stop, and keeps the
+// highest value seen.
+type rssPeak struct {
+	mu   sync.Mutex
+	peak int64
+	stop chan struct{}
+	done chan struct{}
+}
+
+func watchRSS(pid int, every time.Duration) *rssPeak {
+	p := &rssPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if s, err := readProc(pid); err == nil {
+				p.mu.Lock()
+				p.peak = max(p.peak, s.rssKB)
+				p.mu.Unlock()
+			}
+			select {
+			case <-t.C:
+			case <-p.stop:
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// Stop ends the sampling and returns the peak in KiB.
+func (p *rssPeak) Stop() int64 {
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
+}
+
+// raiseFileLimit lifts the soft RLIMIT_NOFILE to at least need descriptors
+// when the hard limit allows; it returns a warning when it does not.
+func raiseFileLimit(need uint64) string {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return ""
+	}
+	if lim.Cur >= need {
+		return ""
+	}
+	lim.Cur = min(need, lim.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Sprintf("could not raise the open-file limit to %d: %v", need, err)
+	}
+	if lim.Cur < need {
+		return fmt.Sprintf("the open-file hard limit is %d, below the %d this run needs: raise it (ulimit -Hn, as root) or use fewer clients", lim.Max, need)
+	}
+	return ""
+}
