@@ -13,6 +13,7 @@ func (s *Server) builtins() []store.Middleware {
 		middleware.Recover(log),
 		middleware.Stamp(nil),
 		middleware.Logger(log, s.cfg.LoggerOptions),
+		s.metrics.middleware(),
 		s.limiter,
 		s.auth, // a pass-through unless Config.Auth has a secret
 		middleware.Validate(s.cfg.Limits),

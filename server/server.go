@@ -45,6 +45,10 @@ type Config struct {
 	SnapshotEvery uint64
 	// Prune removes log segments that the kept snapshots cover.
 	Prune bool
+	// DisableMetrics turns off the Prometheus metrics and their /metrics
+	// endpoint. Defaults to false: metrics on, on a registry of the
+	// server's own (see Server.Metrics).
+	DisableMetrics bool
 	// ShutdownTimeout bounds Run's graceful shutdown. Defaults to 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives the server's log lines. Defaults to none.
@@ -59,6 +63,7 @@ type Config struct {
 // Use, then Run it (or Open and Shutdown it yourself).
 type Server struct {
 	cfg      Config
+	metrics  *metrics // nil when disabled
 	store    *store.Store[chat.State]
 	presence *middleware.Presence
 	limiter  store.Middleware
@@ -85,42 +90,45 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	st, err := openStore(ctx, cfg)
+	m := newMetrics(cfg.DisableMetrics)
+	st, err := openStore(ctx, cfg, m)
 	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
 	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth}
 	s.limiter = limiter
+	s.metrics = m
 	st.Use(s.builtins()...)
 	// Sockets of an earlier run are gone: close them in the state, and
 	// restart the grace timers of every user left without a socket.
 	err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})
 	if err == nil {
-		s.web, err = transport.NewServer(cfg.Transport, st, log)
+		s.web, err = transport.NewServer(m.transport(cfg.Transport), st, log)
 	}
 	if err != nil {
 		s.close()
 		return nil, err
 	}
+	m.watch(s.web)
 	s.presence.Resume()
 	return s, nil
 }
 
 // openStore opens the action log and recovers the state from its newest
 // snapshot and the records after it.
-func openStore(ctx context.Context, cfg Config) (*store.Store[chat.State], error) {
+func openStore(ctx context.Context, cfg Config, m *metrics) (*store.Store[chat.State], error) {
 	reduce := chat.NewReducer(chat.Options{History: cfg.History})
 	if cfg.Data == "" {
 		return store.New(chat.State{}, reduce), nil
 	}
 	start := time.Now()
-	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger})
+	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger, OnSync: m.onSync()})
 	if err != nil {
 		return nil, err
 	}
 	st, err := store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{
-		Log: flog, Snapshots: flog, Codec: chat.Codec{}, SnapshotEvery: cfg.SnapshotEvery, Logger: cfg.Logger,
+		Log: m.log(flog), Snapshots: m.snapshots(flog), Codec: chat.Codec{}, SnapshotEvery: cfg.SnapshotEvery, Logger: cfg.Logger,
 	})
 	if err != nil {
 		flog.Close()

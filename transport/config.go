@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"net/http"
 	"path"
 	"time"
 )
@@ -35,6 +36,11 @@ type Config struct {
 	// before it is closed with 1008. Defaults to 10 within 10s.
 	AbuseLimit  int
 	AbuseWindow time.Duration
+	// Observer is told when sockets open and close and when error frames
+	// are sent, for metrics. Defaults to none.
+	Observer Observer
+	// Metrics, when set, is served at GET /metrics. Defaults to none.
+	Metrics http.Handler
 }
 
 func (c Config) withDefaults() Config {
@@ -50,6 +56,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Addr == "" {
 		c.Addr = ":3005"
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.FrameLimit <= 0 {
 		c.FrameLimit = 64 << 10

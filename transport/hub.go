@@ -28,6 +28,8 @@ type Hub struct {
 
 	// Owned by the store's apply loop (the subscriber); no lock.
 	rooms map[string]*roomFeed
+
+	stats queueStats // atomic; see Stats
 }
 
 // roomFeed is the hub's view of one room: its connected sockets, and the

@@ -47,12 +47,16 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 }
 
 // Handler returns the HTTP routes: /chat, /chat/{room}, the page at /,
-// /healthz (the process serves HTTP) and /readyz (the state is recovered
-// and sockets are accepted: 200, else 503).
+// /healthz (the process serves HTTP), /readyz (the state is recovered
+// and sockets are accepted: 200, else 503) and, when Config.Metrics is set,
+// /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.serveReady)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 	mux.HandleFunc("/chat", s.serveChat)
 	mux.HandleFunc("/chat/", s.serveChat)
 	web, _ := fs.Sub(webFiles, "web")

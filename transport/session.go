@@ -49,6 +49,7 @@ type session struct {
 	// Reader state; only the reader touches it.
 	user     string
 	badTimes []time.Time
+	readErr  error // what ended the reader
 
 	// Send queue, guarded by mu. notify has room for one wake-up.
 	mu          sync.Mutex
@@ -75,6 +76,7 @@ func newSession(h *Hub, conn *websocket.Conn, room, remote string) *session {
 
 // serve runs the session until the socket ends, then reports the close.
 func (s *session) serve() {
+	s.cfg.Observer.SocketOpened()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -100,9 +102,11 @@ func (s *session) serve() {
 	s.mu.Lock()
 	s.pingTimer.Stop()
 	s.pingStopped = true
+	s.takeQueue() // what a writer that failed left behind
 	s.mu.Unlock()
 	s.cancel()
 	s.conn.CloseNow()
+	s.cfg.Observer.SocketClosed(s.closedWith(s.readErr))
 }
 
 // stopWriting tells the writer to stop without a close frame: the reader
@@ -126,6 +130,7 @@ func (s *session) readLoop() {
 	for {
 		typ, data, err := s.conn.Read(s.ctx)
 		if err != nil {
+			s.readErr = err
 			s.logReadEnd(err)
 			return
 		}
@@ -134,6 +139,7 @@ func (s *session) readLoop() {
 			return
 		}
 		if e := s.handle(data); e != nil {
+			s.cfg.Observer.FrameRejected(e.Code)
 			s.send(actions.EncodeError(e))
 			if e.Close != 0 {
 				s.closeWith(websocket.StatusCode(e.Close), e.Message)
@@ -222,27 +228,32 @@ func (s *session) send(frame []byte) {
 	if len(s.queue) >= s.cfg.SendQueue || s.queuedBytes+len(frame) > s.cfg.SendQueueBytes {
 		s.mu.Unlock()
 		s.log.Warn().Int("queued", len(s.queue)).Msg("socket too slow; closing it")
-		s.closeWith(closeTryAgain, "too slow a reader")
+		if s.closeWith(closeTryAgain, "too slow a reader") {
+			s.hub.stats.drops.Add(1)
+		}
 		return
 	}
 	s.queue = append(s.queue, frame)
 	s.queuedBytes += len(frame)
+	s.hub.stats.queued.Add(1)
 	s.mu.Unlock()
 	s.wake()
 }
 
 // closeWith asks the writer to close the socket with code once the frames
-// already queued are written (for 1013, at once). The first call wins.
-func (s *session) closeWith(code websocket.StatusCode, reason string) {
+// already queued are written (for 1013, at once). The first call wins,
+// and only it returns true.
+func (s *session) closeWith(code websocket.StatusCode, reason string) (first bool) {
 	s.mu.Lock()
-	if s.closeCode == 0 {
+	if first = s.closeCode == 0; first {
 		s.closeCode, s.closeReason = code, reason
 		if code == closeTryAgain {
-			s.queue, s.queuedBytes = nil, 0
+			s.takeQueue()
 		}
 	}
 	s.mu.Unlock()
 	s.wake()
+	return first
 }
 
 func (s *session) wake() {
@@ -261,8 +272,7 @@ func (s *session) writeLoop() {
 			return
 		}
 		s.mu.Lock()
-		frames, code, reason := s.queue, s.closeCode, s.closeReason
-		s.queue, s.queuedBytes = nil, 0
+		frames, code, reason := s.takeQueue(), s.closeCode, s.closeReason
 		s.mu.Unlock()
 		for _, f := range frames {
 			if err := s.write(f); err != nil {

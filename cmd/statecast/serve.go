@@ -34,6 +34,7 @@ type serveConfig struct {
 	fsync          string
 	snapshotEvery  uint64
 	prune          bool
+	metrics        bool
 	limits         middleware.Limits
 	rateLimit      middleware.RateLimitOptions
 	rate           float64 // per socket; 0 is no limit
@@ -63,6 +64,7 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
 	fs.BoolVar(&c.prune, "prune", false, "remove log segments that the kept snapshots cover (the history before them can no longer be replayed) (STATECAST_PRUNE)")
+	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics; -metrics=false turns them off (STATECAST_METRICS)")
 	fs.StringVar(&c.authSecret, "auth-secret", "", "HMAC secret (at least 32 bytes) of the JWTs (HS256) that connecting must carry; empty: no authentication, ids come from the clients. Prefer the variable or -auth-secret-file: command lines are visible to other users (STATECAST_AUTH_SECRET)")
 	fs.StringVar(&c.authSecretFile, "auth-secret-file", "", "read the -auth-secret from this `file` (trailing newlines dropped) (STATECAST_AUTH_SECRET_FILE)")
 	fs.StringVar(&c.auth.Issuer, "auth-issuer", "", "with authentication, tokens must have this iss (STATECAST_AUTH_ISSUER)")
@@ -196,6 +198,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		Fsync:           policy,
 		SnapshotEvery:   c.snapshotEvery,
 		Prune:           c.prune,
+		DisableMetrics:  !c.metrics,
 		ShutdownTimeout: c.shutdownWithin,
 		Logger:          log,
 		LoggerOptions:   middleware.LoggerOptions{Sample: c.logSample},

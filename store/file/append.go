@@ -43,7 +43,7 @@ func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 		return l.fail(batch, fmt.Errorf("writing %s: %w", l.f.Name(), err))
 	}
 	if l.opts.Fsync == Always {
-		if err := l.f.Sync(); err != nil {
+		if err := l.syncSegment(); err != nil {
 			return l.fail(batch, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
 		}
 		l.synced = l.next - 1 + uint64(len(batch))
@@ -102,7 +102,7 @@ func (l *Log) fail(batch []*actions.Action, err error) error {
 // l.mu held. If creating fails, the active segment stays in use.
 func (l *Log) roll() error {
 	if l.f != nil {
-		if err := l.f.Sync(); err != nil {
+		if err := l.syncSegment(); err != nil {
 			return l.fail(nil, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
 		}
 		l.synced = l.next - 1

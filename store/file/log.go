@@ -205,7 +205,7 @@ func (l *Log) syncLocked() error {
 	if l.err != nil || l.f == nil || l.synced == l.next-1 {
 		return nil
 	}
-	if err := l.f.Sync(); err != nil {
+	if err := l.syncSegment(); err != nil {
 		return l.fail(nil, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
 	}
 	l.synced = l.next - 1

@@ -88,6 +88,11 @@ type Options struct {
 	// Logger receives warnings (a torn tail truncated, a damaged snapshot
 	// skipped) and background errors. Defaults to none.
 	Logger zerolog.Logger
+	// OnSync, when set, is called after every fsync of a segment (under
+	// Always, one per Append) with how long it took, for metrics. It runs
+	// with the log's lock held: it must return quickly and must not call
+	// the Log. Defaults to none.
+	OnSync func(took time.Duration)
 }
 
 func (o Options) withDefaults() (Options, error) {
