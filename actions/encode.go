@@ -39,10 +39,18 @@ func EncodeMessage(m Message) []byte {
 }
 
 // EncodeConnected returns the v1 `connected` frame. messages holds the
-// encoded messages (EncodeMessage), oldest first.
-func EncodeConnected(self User, users []User, messages [][]byte) []byte {
-	b := append([]byte(`{"event":"connected","id":`), mustMarshal(self.ID)...)
+// encoded messages (EncodeMessage), oldest first. token, if not empty, is
+// the token handed to a client that sent one (an extra field seed clients
+// ignore).
+func EncodeConnected(self User, users []User, messages [][]byte, token string) []byte {
+	b := make([]byte, 0, listSize(messages)+128)
+	b = append(b, `{"event":"connected","id":`...)
+	b = append(b, mustMarshal(self.ID)...)
 	b = appendName(b, self.Username)
+	if token != "" {
+		b = append(b, `,"token":`...)
+		b = append(b, mustMarshal(token)...)
+	}
 	b = append(b, `,"connectedUserList":`...)
 	if users == nil {
 		users = []User{}

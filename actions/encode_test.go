@@ -28,7 +28,7 @@ func TestEncodeV1Events(t *testing.T) {
 	}
 
 	got := decode(t, actions.EncodeConnected(actions.User{ID: "1", Username: "ann"},
-		[]actions.User{{ID: "1", Username: "ann"}}, [][]byte{msg}))
+		[]actions.User{{ID: "1", Username: "ann"}}, [][]byte{msg}, ""))
 	want := map[string]any{"event": "connected", "id": "1", "username": "ann", "name": "ann",
 		"connectedUserList": []any{map[string]any{"id": "1", "username": "ann"}},
 		"messagesList":      []any{wantMsg}}
@@ -36,7 +36,7 @@ func TestEncodeV1Events(t *testing.T) {
 		t.Errorf("connected = %v, want %v", got, want)
 	}
 
-	empty := decode(t, actions.EncodeConnected(actions.User{ID: "1", Username: "a"}, nil, nil))
+	empty := decode(t, actions.EncodeConnected(actions.User{ID: "1", Username: "a"}, nil, nil, ""))
 	if l, ok := empty["connectedUserList"].([]any); !ok || len(l) != 0 {
 		t.Errorf("empty connectedUserList = %v, want []", empty["connectedUserList"])
 	}

@@ -32,6 +32,10 @@ type Config struct {
 	// PingTimeout is how long a pong may take before the peer counts as dead.
 	// Defaults to 10s.
 	PingTimeout time.Duration
+	// ResumeWindow is how many of a room's latest changes the server keeps
+	// for v2 clients that resume; one that missed more gets a snapshot.
+	// Defaults to 4096.
+	ResumeWindow int
 	// AbuseLimit is how many bad frames a socket may send within AbuseWindow
 	// before it is closed with 1008. Defaults to 10 within 10s.
 	AbuseLimit  int
@@ -64,6 +68,7 @@ func (c Config) withDefaults() Config {
 		c.FrameLimit = 64 << 10
 	}
 	def(&c.SendQueue, 1024)
+	def(&c.ResumeWindow, 4096)
 	def(&c.SendQueueBytes, 64<<20)
 	def(&c.AbuseLimit, 10)
 	defDur(&c.WriteTimeout, 10*time.Second)

@@ -32,17 +32,30 @@ type Hub struct {
 	stats queueStats // atomic; see Stats
 }
 
-// roomFeed is the hub's view of one room: its connected sockets, and the
-// retained messages already encoded, oldest first.
+// roomFeed is the hub's view of one room: its connected sockets by
+// dialect, the retained messages already encoded (oldest first), and the
+// room's recent changes as v2 operations, for resuming clients.
 type roomFeed struct {
-	members  map[string]*session
+	v1, v2   map[string]*session
 	messages [][]byte
+	recent   []roomChange // oldest first, at most window
+	window   int
+	// forgotten is a seq at or before which changes may be missing from
+	// recent: a resume from before it gets a snapshot.
+	forgotten uint64
+}
+
+// roomChange is one change of a room as v2 operations.
+type roomChange struct {
+	seq uint64
+	ops [][]byte
 }
 
 // newRoomFeed starts the feed of a room the hub has not seen yet, with the
-// messages the state already held (a state recovered from a log).
-func newRoomFeed(r *chat.Room) *roomFeed {
-	f := &roomFeed{members: map[string]*session{}}
+// messages the state already held (a state recovered from a log). The
+// changes up to seq are unknown to it.
+func newRoomFeed(r *chat.Room, seq uint64, window int) *roomFeed {
+	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, window: window, forgotten: seq}
 	for i := 0; r != nil && i < r.MessageCount(); i++ {
 		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
 	}
@@ -118,7 +131,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// onChange runs in the store's apply loop for every applied action.
+// onChange runs in the store's apply loop for every applied action. It
+// derives the room's events from the difference between the two states,
+// encodes each once per dialect, and queues the same bytes on every socket.
 func (h *Hub) onChange(c store.Change[chat.State]) {
 	d := chat.Diff(c.Prev, c.Next, c.Action)
 	if d.Empty() {
@@ -126,45 +141,68 @@ func (h *Hub) onChange(c store.Change[chat.State]) {
 	}
 	feed := h.rooms[c.Action.Room]
 	if feed == nil {
-		feed = newRoomFeed(d.Prev)
+		feed = newRoomFeed(d.Prev, c.Seq-1, h.cfg.ResumeWindow)
 		h.rooms[c.Action.Room] = feed
 	}
+	encoded := make([][]byte, len(d.Appended))
+	for i, m := range d.Appended {
+		encoded[i] = actions.EncodeMessage(m)
+	}
+	ops := patchOps(d, encoded)
+	feed.remember(c.Seq, ops)
+
 	if d.Left != nil {
-		feed.broadcast(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
+		feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
 	}
 	if d.Dropped > 0 {
 		feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
 	}
+	except := ""
 	if d.Connected != nil {
-		h.connected(feed, d)
+		except = d.Connected.ID
+		h.connected(feed, c, d)
 	}
 	if d.Closed != nil {
-		delete(feed.members, d.Closed.ID)
+		delete(feed.v1, d.Closed.ID)
+		delete(feed.v2, d.Closed.ID)
 	}
-	for _, m := range d.Appended {
-		feed.messages = append(feed.messages, actions.EncodeMessage(m))
-		feed.broadcast(actions.EncodeMessageWritten(feed.messages), "")
+	for _, m := range encoded {
+		feed.messages = append(feed.messages, m)
+		feed.broadcastV1(actions.EncodeMessageWritten(feed.messages), "")
+	}
+	if len(ops) > 0 {
+		for id, s := range feed.v2 {
+			if id != except {
+				s.sendPatch(c.Seq, ops)
+			}
+		}
 	}
 }
 
-// connected greets a newly connected socket and announces its user if the
-// user just entered the room.
-func (h *Hub) connected(feed *roomFeed, d chat.RoomDiff) {
+// connected greets a newly connected socket (v1: `connected`; v2: a
+// snapshot, or `resumed` and the missed patches) and, in v1, announces its
+// user to the others if the user just entered the room.
+func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomDiff) {
 	sess := d.Connected
 	if s := h.lookup(sess.ID); s != nil {
-		s.send(actions.EncodeConnected(
-			actions.User{ID: sess.UserID, Username: sess.Username},
-			d.Next.UserList(), feed.messages))
-		feed.members[sess.ID] = s
+		if s.v2 {
+			feed.greetV2(s, c, d)
+			feed.v2[sess.ID] = s
+		} else {
+			s.send(actions.EncodeConnected(
+				actions.User{ID: sess.UserID, Username: sess.Username},
+				d.Next.UserList(), feed.messages, s.token))
+			feed.v1[sess.ID] = s
+		}
 	}
 	if d.Entered != nil {
-		feed.broadcast(actions.EncodePresence(actions.EventJoined, *d.Entered), sess.ID)
+		feed.broadcastV1(actions.EncodePresence(actions.EventJoined, *d.Entered), sess.ID)
 	}
 }
 
-// broadcast queues frame on every member except the session except.
-func (f *roomFeed) broadcast(frame []byte, except string) {
-	for id, s := range f.members {
+// broadcastV1 queues frame on every v1 socket of the room except one.
+func (f *roomFeed) broadcastV1(frame []byte, except string) {
+	for id, s := range f.v1 {
 		if id != except {
 			s.send(frame)
 		}

@@ -36,3 +36,11 @@ func (s *session) connected() {
 		s.user = sess.UserID
 	}
 }
+
+// ack tells a v2 client that its write with clientID is applied, with the
+// seq it was applied at: this write's, or the original's for a duplicate.
+func (s *session) ack(clientID string) {
+	if seq, ok := s.hub.store.GetState().Room(s.room).Written(s.user, clientID); ok {
+		s.send(actions.EncodeAck(clientID, seq))
+	}
+}

@@ -72,7 +72,7 @@ func (s *Server) Stats() Stats { return s.hub.Stats() }
 
 // takeQueue empties the send queue and returns the frames it held; s.mu
 // held.
-func (s *session) takeQueue() [][]byte {
+func (s *session) takeQueue() []outFrame {
 	q := s.queue
 	s.queue, s.queuedBytes = nil, 0
 	if len(q) > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 )
@@ -127,6 +128,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // originAllowed has checked the origin
+		Subprotocols:       []string{actions.Subprotocol},
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
@@ -139,6 +141,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		remote = r.RemoteAddr
 	}
 	sess := newSession(s.hub, conn, room, remote)
+	sess.v2 = conn.Subprotocol() == actions.Subprotocol
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		return

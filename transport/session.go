@@ -53,7 +53,7 @@ type session struct {
 
 	// Send queue, guarded by mu. notify has room for one wake-up.
 	mu          sync.Mutex
-	queue       [][]byte
+	queue       []outFrame
 	queuedBytes int
 	closeCode   websocket.StatusCode // set once: the writer closes with it
 	closeReason string
@@ -185,8 +185,11 @@ func (s *session) handle(data []byte) *actions.Error {
 		}
 		return e
 	}
-	if f.Event == actions.EventConnecting {
+	switch {
+	case f.Event == actions.EventConnecting:
 		s.connected()
+	case s.v2 && f.ClientID != "":
+		s.ack(f.ClientID)
 	}
 	return nil
 }
@@ -220,12 +223,26 @@ func (s *session) logReadEnd(err error) {
 // send queues a frame for this socket. A socket whose queue is full is
 // closed with 1013: a slow reader never holds up anyone else.
 func (s *session) send(frame []byte) {
+	s.enqueue(outFrame{data: frame}, len(frame))
+}
+
+// sendPatch queues the v2 operations of the change at seq. The writer
+// merges adjacent changes into one `patch` frame.
+func (s *session) sendPatch(seq uint64, ops [][]byte) {
+	size := 0
+	for _, op := range ops {
+		size += len(op)
+	}
+	s.enqueue(outFrame{ops: ops, seq: seq}, size)
+}
+
+func (s *session) enqueue(f outFrame, size int) {
 	s.mu.Lock()
 	if s.closeCode != 0 {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.cfg.SendQueue || s.queuedBytes+len(frame) > s.cfg.SendQueueBytes {
+	if len(s.queue) >= s.cfg.SendQueue || s.queuedBytes+size > s.cfg.SendQueueBytes {
 		s.mu.Unlock()
 		s.log.Warn().Int("queued", len(s.queue)).Msg("socket too slow; closing it")
 		if s.closeWith(closeTryAgain, "too slow a reader") {
@@ -233,11 +250,19 @@ func (s *session) send(frame []byte) {
 		}
 		return
 	}
-	s.queue = append(s.queue, frame)
-	s.queuedBytes += len(frame)
+	s.queue = append(s.queue, f)
+	s.queuedBytes += size
 	s.hub.stats.queued.Add(1)
 	s.mu.Unlock()
 	s.wake()
+}
+
+// outFrame is one queued item: a whole frame, or one change's v2
+// operations.
+type outFrame struct {
+	data []byte
+	ops  [][]byte
+	seq  uint64
 }
 
 // closeWith asks the writer to close the socket with code once the frames
@@ -274,11 +299,9 @@ func (s *session) writeLoop() {
 		s.mu.Lock()
 		frames, code, reason := s.takeQueue(), s.closeCode, s.closeReason
 		s.mu.Unlock()
-		for _, f := range frames {
-			if err := s.write(f); err != nil {
-				s.conn.CloseNow()
-				return
-			}
+		if err := s.writeAll(frames); err != nil {
+			s.conn.CloseNow()
+			return
 		}
 		if code > 0 {
 			s.conn.Close(code, reason)
@@ -287,6 +310,30 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeAll writes the frames in order, merging each run of adjacent v2
+// changes into one `patch` whose seq is the last one's: fewer frames are
+// what makes fan-out fast.
+func (s *session) writeAll(frames []outFrame) error {
+	for i := 0; i < len(frames); {
+		if frames[i].ops == nil {
+			if err := s.write(frames[i].data); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		var ops [][]byte
+		var seq uint64
+		for ; i < len(frames) && frames[i].ops != nil; i++ {
+			ops, seq = append(ops, frames[i].ops...), frames[i].seq
+		}
+		if err := s.write(actions.EncodePatch(seq, ops)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *session) write(frame []byte) error {

@@ -1,0 +1,83 @@
+package transport
+
+import (
+	"strconv"
+
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+)
+
+// patchOps turns a room diff into the RFC 6902 operations that take a v2
+// mirror of the room from the old state to the new one. encoded holds the
+// appended messages, encoded. The mirror's isConnected and
+// isEstablishingConnection describe the receiving socket and never change
+// by patch (PROTOCOL.md).
+func patchOps(d chat.RoomDiff, encoded [][]byte) [][]byte {
+	var ops [][]byte
+	if d.Left != nil {
+		for i, u := range d.Prev.UserList() {
+			if u.ID == d.Left.ID {
+				ops = append(ops, actions.AppendRemoveOp(nil, "/userList/"+strconv.Itoa(i)))
+				break
+			}
+		}
+	}
+	if d.Entered != nil {
+		ops = append(ops, actions.AppendAddOp(nil, "/userList/-", actions.EncodeUser(*d.Entered)))
+	}
+	for _, m := range encoded {
+		ops = append(ops, actions.AppendAddOp(nil, "/messages/-", m))
+	}
+	for range d.Dropped {
+		ops = append(ops, actions.AppendRemoveOp(nil, "/messages/0"))
+	}
+	return ops
+}
+
+// remember keeps a change for resuming clients, forgetting the oldest
+// beyond the window.
+func (f *roomFeed) remember(seq uint64, ops [][]byte) {
+	if len(ops) == 0 {
+		return
+	}
+	if len(f.recent) >= f.window {
+		f.forgotten = f.recent[0].seq
+		f.recent = append(f.recent[:0], f.recent[1:]...)
+	}
+	f.recent = append(f.recent, roomChange{seq, ops})
+}
+
+// greetV2 answers a v2 socket's `connecting`: `resumed` and exactly the
+// changes it missed when PROTOCOL.md's conditions hold, a snapshot
+// otherwise. The current change is already in recent: a resumed socket
+// gets it as a patch, a snapshot already shows it.
+func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
+	user := d.Connected.UserID
+	if f.canResume(s, c, d) {
+		s.send(actions.EncodeResumed(s.resume.lastSeq, user, s.token))
+		for _, ch := range f.recent {
+			if ch.seq > s.resume.lastSeq {
+				s.sendPatch(ch.seq, ch.ops)
+			}
+		}
+		return
+	}
+	s.send(actions.EncodeSnapshot(c.Seq, user, s.token, d.Next.UserList(), f.messages))
+}
+
+// canResume: the socket sent lastSeq and a token; it kept its id with that
+// token (or a verified claim); the id was in this room when its socket
+// dropped; lastSeq is not in the future; and every change of the room
+// after lastSeq is still in recent.
+func (f *roomFeed) canResume(s *session, c store.Change[chat.State], d chat.RoomDiff) bool {
+	r, user := s.resume, d.Connected.UserID
+	if !r.ok || r.lastSeq > c.Seq || r.lastSeq < f.forgotten {
+		return false
+	}
+	if _, was := d.Prev.Presence(user); !was {
+		return false
+	}
+	conn, _ := c.Action.Payload.(actions.Connect)
+	return user == c.Action.User && (conn.Verified || c.Prev.Bound(user, r.tokenHash))
+}
