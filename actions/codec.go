@@ -15,7 +15,7 @@ import (
 // versioned by the log that stores it. Layout, all integers as varints:
 //
 //	seq, id, type, room, session, user   (strings: length, then UTF-8 bytes)
-//	at                                   (Unix nanoseconds; 0 for the zero time)
+//	at                                   (0 for the zero time; else 1, Unix seconds, nanoseconds; read back in UTC)
 //	payload kind                         (one byte, below), then its fields
 //
 // Payload kinds: 0 none; 1 Connect{username, fallback, strict (one byte),
@@ -60,11 +60,12 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 	for _, s := range [...]string{a.ID, a.Type, a.Room, a.Session, a.User} {
 		b = appendString(b, s)
 	}
-	var at int64
-	if !a.At.IsZero() {
-		at = a.At.UnixNano()
+	if a.At.IsZero() {
+		b = append(b, 0)
+	} else {
+		b = binary.AppendVarint(append(b, 1), a.At.Unix())
+		b = binary.AppendUvarint(b, uint64(a.At.Nanosecond()))
 	}
-	b = binary.AppendVarint(b, at)
 	switch p := a.Payload.(type) {
 	case nil:
 		b = append(b, payloadNone)
@@ -101,8 +102,12 @@ func DecodeBinary(data []byte) (*Action, error) {
 	r := reader{b: data}
 	a := &Action{Seq: r.uvarint()}
 	a.ID, a.Type, a.Room, a.Session, a.User = r.string(), r.string(), r.string(), r.string(), r.string()
-	if at := r.varint(); at != 0 {
-		a.At = time.Unix(0, at).UTC()
+	if r.byte() == 1 {
+		sec, nsec := r.varint(), r.uvarint()
+		if nsec >= 1e9 {
+			r.fail("nanoseconds %d out of range", nsec)
+		}
+		a.At = time.Unix(sec, int64(nsec)).UTC()
 	}
 	switch kind := r.byte(); kind {
 	case payloadNone:
@@ -201,7 +206,7 @@ func (r *reader) byte() byte {
 		return 0
 	}
 	if len(r.b) == 0 {
-		r.fail("missing payload kind")
+		r.fail("unexpected end of the action")
 		return 0
 	}
 	c := r.b[0]

@@ -25,6 +25,9 @@ func TestBinaryRoundTrip(t *testing.T) {
 		{Seq: 3, Type: actions.TypeConnect, User: "u", Payload: actions.Connect{Username: "ann", Fallback: "f", Strict: true, TokenHash: "th", NewTokenHash: "nh", Verified: true}},
 		{Seq: 1 << 40, Type: actions.TypeWriteMessage, At: at, Payload: actions.WriteMessage{Message: "héllo\x00", ClientID: "c"}},
 		{Seq: 4, Type: actions.TypeExpirePresence, User: "u", Payload: actions.Expire{Since: 3}},
+		{Seq: 7, Type: "x", At: time.Unix(0, 0).UTC()},
+		{Seq: 8, Type: "x", At: time.Date(3000, 1, 1, 0, 0, 0, 1, time.UTC)},
+		{Seq: 9, Type: "x", At: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 		{Seq: 6, Type: actions.TypePostMessage, User: "bot", Payload: actions.PostMessage{Username: "dicebot", Message: "7"}},
 		{Seq: 5, Type: "bot/roll", Payload: botPayload{Command: "/roll", Dice: 2}},
 	} {

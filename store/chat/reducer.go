@@ -91,7 +91,7 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 	case actions.TypePostMessage:
 		p, _ := a.Payload.(actions.PostMessage)
 		return appendMessage(r.clone(), history, actions.Message{
-			ID: a.ID, UserID: a.User, Username: p.Username, Message: p.Message, At: a.At, Seq: a.Seq,
+			ID: a.ID, UserID: a.User, Username: p.Username, Message: p.Message, At: a.At.UTC(), Seq: a.Seq,
 		})
 	case actions.TypeExpirePresence:
 		p, ok := r.users.Get(a.User)
@@ -171,7 +171,7 @@ func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 		UserID:   sess.UserID,
 		Username: sess.Username,
 		Message:  w.Message,
-		At:       a.At,
+		At:       a.At.UTC(),
 		Seq:      a.Seq,
 		ClientID: w.ClientID,
 	})
