@@ -145,7 +145,8 @@ func (s *session) readLoop() {
 				s.closeWith(websocket.StatusCode(e.Close), e.Message)
 				return
 			}
-			if e.Code != actions.CodeInternal && s.abused() {
+			// Refusals by the rate limiter escalate by its own rule.
+			if e.Code != actions.CodeInternal && e.Code != actions.CodeRateLimited && s.abused() {
 				s.closeWith(closePolicy, "too many bad frames")
 				return
 			}
