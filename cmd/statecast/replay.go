@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -36,9 +38,10 @@ type replayConfig struct {
 const replayUsage = `usage: statecast replay [flags]
 
 Rebuilds the chat state from the action log in the data directory and prints
-it, or the actions that led to it. It opens the directory read-only, so it is
-safe to run against a live server's data (it sees the log as it was when it
-started).
+it, or the actions that led to it: with -diff, -type or -user it lists the
+selected actions (up to -until or -until-time) instead of the state. It opens
+the directory read-only, so it is safe to run against a live server's data
+(it sees the log as it was when it started).
 
   statecast replay                        the state after the last action
   statecast replay -until 1200 -room chat the room as it was after seq 1200
@@ -48,10 +51,11 @@ started).
 
 flags:`
 
-func parseReplay(args, env []string) (replayConfig, error) {
+func parseReplay(args, env []string, errOut io.Writer) (replayConfig, error) {
 	var c replayConfig
 	var until, untilTime string
 	fs := flag.NewFlagSet("statecast replay", flag.ContinueOnError)
+	fs.SetOutput(errOut)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), replayUsage)
 		fs.PrintDefaults()
@@ -101,14 +105,25 @@ func parseReplay(args, env []string) (replayConfig, error) {
 // errStop ends a fold early without being an error.
 var errStop = errors.New("stop")
 
-// replay runs `statecast replay`, writing to out.
+// replay runs `statecast replay`, writing to out; the progress bar and
+// flag errors go to standard error.
 func replay(ctx context.Context, args, env []string, out io.Writer) error {
-	c, err := parseReplay(args, env)
+	return replayTo(ctx, args, env, out, os.Stderr)
+}
+
+// replayTo is replay with standard error given as errOut.
+func replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) (err error) {
+	c, err := parseReplay(args, env, errOut)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(c.data); err != nil {
+	if fi, err := os.Stat(c.data); err != nil {
 		return fmt.Errorf("data directory: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("data directory %s: not a directory", c.data)
+	}
+	if _, err := os.Stat(filepath.Join(c.data, "log")); err != nil {
+		return fmt.Errorf("data directory %s holds no action log (%w); is it the server's -data?", c.data, err)
 	}
 	log, err := file.Open(c.data, file.Options{ReadOnly: true})
 	if err != nil {
@@ -116,22 +131,43 @@ func replay(ctx context.Context, args, env []string, out io.Writer) error {
 	}
 	defer log.Close()
 	w := bufio.NewWriterSize(out, 64<<10)
-	defer w.Flush()
+	defer func() {
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	reduce := chat.NewReducer(chat.Options{History: c.history})
+	listing := c.diff || c.typ != "" || c.user != ""
+	total := log.LastSeq()
+	if c.untilSeq != 0 && !c.verify {
+		total = min(total, c.untilSeq)
+	}
+	bar := newProgress(c.progress, total, errOut, listing && isTerminal(out))
+	defer bar.done()
+	state, from, err := startState(log)
+	if err != nil {
+		return err
+	}
+	if from > 0 {
+		fmt.Fprintf(errOut, "statecast replay: the log before seq %d was pruned; starting from the snapshot at seq %d\n", from+1, from)
+	}
 	if c.verify {
-		return verify(ctx, log, reduce, w)
+		return verify(ctx, c.data, log, state, from, reduce, w, bar)
+	}
+	if c.untilSeq != 0 && c.untilSeq < from {
+		return fmt.Errorf("-until %d: the log before seq %d was pruned; the oldest state replay can rebuild is after seq %d", c.untilSeq, from+1, from)
 	}
 	p := newPrinter(w, c)
-	bar := newProgress(c.progress, log.LastSeq())
-	defer bar.done()
-	listing := c.diff || c.typ != "" || c.user != ""
-	state, seq, err := store.Fold(ctx, log, chat.State{}, 0, reduce, func(ch store.Change[chat.State]) error {
+	state, seq, err := store.Fold(ctx, log, state, from, reduce, func(ch store.Change[chat.State]) error {
 		a := ch.Action
 		if c.untilSeq != 0 && a.Seq > c.untilSeq || !c.untilTime.IsZero() && a.At.After(c.untilTime) {
+			if from > 0 && a.Seq == from+1 && c.untilSeq == 0 {
+				return fmt.Errorf("-until-time %s: the log before seq %d was pruned; the oldest state replay can rebuild is after seq %d, and it may be later", c.untilTime.Format(time.RFC3339Nano), from+1, from)
+			}
 			return errStop
 		}
 		bar.update(a.Seq)
-		if listing && c.selects(a) {
+		if listing && c.selects(ch) {
 			return p.action(ch)
 		}
 		return nil
@@ -142,16 +178,71 @@ func replay(ctx context.Context, args, env []string, out io.Writer) error {
 		return err
 	}
 	bar.done()
+	if listing {
+		return nil
+	}
 	return p.state(state, seq)
 }
 
-// selects reports whether an action passes the -room, -type and -user filters.
-func (c replayConfig) selects(a *actions.Action) bool {
-	return (c.room == "" || a.Room == c.room) && (c.typ == "" || a.Type == c.typ) && (c.user == "" || a.User == c.user)
+// startState returns the state replay folds the log into: the empty state
+// at seq 0, or, if the server pruned the log (-prune), the oldest snapshot
+// that the log continues.
+func startState(log *file.Log) (chat.State, uint64, error) {
+	first := log.FirstSeq()
+	if first <= 1 {
+		return chat.State{}, 0, nil
+	}
+	seqs, err := log.SnapshotSeqs()
+	if err != nil {
+		return chat.State{}, 0, err
+	}
+	for _, seq := range seqs {
+		if seq+1 < first {
+			continue
+		}
+		data, err := log.ReadSnapshot(seq)
+		if err != nil {
+			return chat.State{}, 0, err
+		}
+		state, err := chat.Codec{}.Decode(data)
+		if err != nil {
+			return chat.State{}, 0, fmt.Errorf("snapshot %d: %w", seq, err)
+		}
+		return state, seq, nil
+	}
+	return chat.State{}, 0, fmt.Errorf("the log starts at seq %d and no snapshot holds the state before it", first)
 }
 
-// verify folds the whole log and compares the state with every snapshot.
-func verify(ctx context.Context, log *file.Log, reduce store.Reducer[chat.State], w io.Writer) error {
+// selects reports whether an action passes the -room, -type and -user
+// filters. A connect is the user's both under the id it claimed and under
+// the id the socket got.
+func (c replayConfig) selects(ch store.Change[chat.State]) bool {
+	a := ch.Action
+	return (c.room == "" || a.Room == c.room) && (c.typ == "" || a.Type == c.typ) &&
+		(c.user == "" || a.User == c.user || granted(ch) == c.user)
+}
+
+// granted returns the id the state gave the socket of a connect: the id it
+// claimed (Action.User) unless the claim was refused (see actions.Connect).
+// For other actions it returns "".
+func granted(ch store.Change[chat.State]) string {
+	a := ch.Action
+	if a.Type != actions.TypeConnect {
+		return ""
+	}
+	r := ch.Next.Room(a.Room)
+	if r == nil {
+		return ""
+	}
+	s, _ := r.Session(a.Session)
+	return s.UserID
+}
+
+// verify folds the log from state, the state after seq from, and compares
+// the state with every later snapshot. On a live server's directory,
+// snapshots may appear after the log was opened, or be removed by the
+// server before they are read: those are skipped, and said so.
+func verify(ctx context.Context, dir string, log *file.Log, state chat.State, from uint64, reduce store.Reducer[chat.State], w io.Writer, bar *progress) error {
 	seqs, err := log.SnapshotSeqs()
 	if err != nil {
 		return err
@@ -161,26 +252,42 @@ func verify(ctx context.Context, log *file.Log, reduce store.Reducer[chat.State]
 		return nil
 	}
 	var codec chat.Codec
-	state, seq, checked, agreed := chat.State{}, uint64(0), 0, uint64(0)
+	seq, checked, agreed, laterLast := from, 0, from, uint64(0)
 	for _, snapSeq := range seqs {
-		if snapSeq < log.FirstSeq() {
-			fmt.Fprintf(w, "snapshot %d: skipped, the log no longer holds the records before it\n", snapSeq)
+		switch {
+		case snapSeq < from:
+			fmt.Fprintf(w, "snapshot %d: skipped, the log no longer holds the records after it\n", snapSeq)
 			continue
+		case snapSeq == from:
+			fmt.Fprintf(w, "snapshot %d: the starting point, the log before it was pruned\n", snapSeq)
+			continue
+		case snapSeq > log.LastSeq():
+			// Written after Open read the log, or the log lost records?
+			if laterLast == 0 {
+				laterLast = lastSeqNow(dir)
+			}
+			if laterLast < snapSeq {
+				return fmt.Errorf("snapshot %d: the log ends at seq %d, before the snapshot", snapSeq, log.LastSeq())
+			}
+			fmt.Fprintf(w, "snapshot %d: skipped, written after replay read the log\n", snapSeq)
+			continue
+		}
+		data, err := log.ReadSnapshot(snapSeq)
+		if errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(w, "snapshot %d: skipped, removed by the server while replay ran\n", snapSeq)
+			continue
+		}
+		if err != nil {
+			return err
 		}
 		state, seq, err = store.Fold(ctx, log, state, seq, reduce, func(ch store.Change[chat.State]) error {
 			if ch.Seq > snapSeq {
 				return errStop
 			}
+			bar.update(ch.Seq)
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
-			return err
-		}
-		if seq != snapSeq {
-			return fmt.Errorf("snapshot %d: the log ends at seq %d", snapSeq, seq)
-		}
-		data, err := log.ReadSnapshot(snapSeq)
-		if err != nil {
 			return err
 		}
 		rebuilt, _ := codec.Encode(state)
@@ -195,6 +302,17 @@ func verify(ctx context.Context, log *file.Log, reduce store.Reducer[chat.State]
 		checked, agreed = checked+1, snapSeq
 		fmt.Fprintf(w, "snapshot %d: equal to the state rebuilt from the log\n", snapSeq)
 	}
+	bar.done()
 	fmt.Fprintf(w, "verified %d snapshots\n", checked)
 	return nil
+}
+
+// lastSeqNow opens the log in dir again and returns its last seq now, or 0.
+func lastSeqNow(dir string) uint64 {
+	log, err := file.Open(dir, file.Options{ReadOnly: true})
+	if err != nil {
+		return 0
+	}
+	defer log.Close()
+	return log.LastSeq()
 }

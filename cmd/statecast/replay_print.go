@@ -26,14 +26,17 @@ func newPrinter(w io.Writer, c replayConfig) *printer {
 
 // actionLine is the JSON form of one listed action.
 type actionLine struct {
-	Seq     uint64      `json:"seq"`
-	At      time.Time   `json:"at"`
-	Type    string      `json:"type"`
-	Room    string      `json:"room,omitempty"`
-	User    string      `json:"user,omitempty"`
-	Session string      `json:"session,omitempty"`
-	ID      string      `json:"id,omitempty"`
-	Payload any         `json:"payload,omitempty"`
+	Seq     uint64    `json:"seq"`
+	At      time.Time `json:"at"`
+	Type    string    `json:"type"`
+	Room    string    `json:"room,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Session string    `json:"session,omitempty"`
+	ID      string    `json:"id,omitempty"`
+	Payload any       `json:"payload,omitempty"`
+	// Granted is the id a connect's socket got, when its claim of User was
+	// refused.
+	Granted string      `json:"granted,omitempty"`
 	Change  *changeLine `json:"change,omitempty"`
 }
 
@@ -50,6 +53,9 @@ type changeLine struct {
 func (p *printer) action(ch store.Change[chat.State]) error {
 	a := ch.Action
 	line := actionLine{Seq: a.Seq, At: a.At, Type: a.Type, Room: a.Room, User: a.User, Session: a.Session, ID: a.ID, Payload: a.Payload}
+	if g := granted(ch); g != "" && g != a.User {
+		line.Granted = g
+	}
 	if p.c.diff {
 		d := chat.Diff(ch.Prev, ch.Next, a)
 		line.Change = &changeLine{d.Entered, d.Left, d.Connected, d.Closed, d.Appended, d.Dropped}
@@ -57,12 +63,20 @@ func (p *printer) action(ch store.Change[chat.State]) error {
 	if p.c.format == "json" {
 		return p.json.Encode(line)
 	}
-	fmt.Fprintf(p.w, "%8d  %s  %-16s room=%s user=%s%s\n", a.Seq, a.At.Format(time.RFC3339Nano), a.Type, a.Room, a.User, payloadText(a.Payload))
+	refused := ""
+	if line.Granted != "" {
+		refused = " (claim refused: the socket got " + line.Granted + ")"
+	}
+	fmt.Fprintf(p.w, "%8d  %s  %-16s room=%s user=%s%s%s\n", a.Seq, a.At.Format(timeColumn), a.Type, a.Room, a.User, payloadText(a.Payload), refused)
 	if line.Change != nil {
 		p.changeText(line.Change)
 	}
 	return nil
 }
+
+// timeColumn is RFC 3339 with all nine digits of the nanoseconds, so that
+// the columns after it line up; -until-time takes it as it is.
+const timeColumn = "2006-01-02T15:04:05.000000000Z07:00"
 
 func payloadText(p any) string {
 	switch p := p.(type) {
@@ -76,6 +90,8 @@ func payloadText(p any) string {
 			s += fmt.Sprintf(" clientId=%q", p.ClientID)
 		}
 		return s
+	case actions.PostMessage:
+		return fmt.Sprintf(" username=%q message=%q", p.Username, p.Message)
 	case actions.Expire:
 		return fmt.Sprintf(" since=%d", p.Since)
 	}
@@ -103,8 +119,11 @@ func (p *printer) changeText(c *changeLine) {
 	for _, m := range c.Appended {
 		say("+ message %d %s: %q", m.Seq, m.Username, m.Message)
 	}
-	if c.Dropped > 0 {
-		say("- %d oldest messages left the window", c.Dropped)
+	switch {
+	case c.Dropped == 1:
+		say("- the oldest message left the window")
+	case c.Dropped > 1:
+		say("- the %d oldest messages left the window", c.Dropped)
 	}
 	if !said {
 		say("(no visible change)")
@@ -124,6 +143,9 @@ type roomLine struct {
 func (p *printer) state(s chat.State, seq uint64) error {
 	if p.c.format == "text" {
 		fmt.Fprintf(p.w, "state after seq %d\n", seq)
+		if p.c.room != "" && s.Room(p.c.room) == nil {
+			fmt.Fprintf(p.w, "\nroom %s: nothing happened in it\n", p.c.room)
+		}
 	}
 	for _, name := range s.RoomNames() {
 		if p.c.room != "" && name != p.c.room {
@@ -146,6 +168,9 @@ func (p *printer) state(s chat.State, seq uint64) error {
 			users = append(users, s)
 		}
 		fmt.Fprintf(p.w, "\nroom %s: %d users, %d open sockets, %d messages\n", name, len(users), line.Sessions, len(line.Messages))
+		if len(users) == 0 {
+			users = []string{"(none)"}
+		}
 		fmt.Fprintf(p.w, "  users: %s\n", strings.Join(users, ", "))
 		for _, m := range line.Messages {
 			fmt.Fprintf(p.w, "  %8d  %s  %s: %s\n", m.Seq, m.At.Format(time.RFC3339), m.Username, m.Message)
@@ -154,36 +179,56 @@ func (p *printer) state(s chat.State, seq uint64) error {
 	return nil
 }
 
+// progressAuto is the least number of actions for which -progress auto
+// draws the bar: a shorter log replays in a blink.
+const progressAuto = 100_000
+
 // progress draws a bar on standard error while a long log is read.
 type progress struct {
-	on    bool
+	w     io.Writer // nil: no bar
 	total uint64
 	last  time.Time
 	shown bool
 }
 
-func newProgress(mode string, total uint64) *progress {
-	on := mode == "on"
-	if mode == "auto" {
-		fi, err := os.Stderr.Stat()
-		on = err == nil && fi.Mode()&os.ModeCharDevice != 0 && total > 100_000
+// newProgress returns the bar of mode (auto, on or off) for a log of total
+// actions, drawn on w. Auto draws it only for a long log, and only when w
+// is a terminal and the listing of actions (listingToTerminal) does not go
+// to one too, where the bar would tear its lines.
+func newProgress(mode string, total uint64, w io.Writer, listingToTerminal bool) *progress {
+	on := mode == "on" || mode == "auto" && total >= progressAuto && isTerminal(w) && !listingToTerminal
+	if !on {
+		w = nil
 	}
-	return &progress{on: on, total: max(total, 1)}
+	return &progress{w: w, total: max(total, 1)}
 }
 
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// update shows that the action seq was read: the bar is drawn at once, then
+// at most every 100 ms.
 func (p *progress) update(seq uint64) {
-	if !p.on || seq%4096 != 0 || time.Since(p.last) < 100*time.Millisecond {
+	if p.w == nil || p.shown && (seq%1024 != 0 || time.Since(p.last) < 100*time.Millisecond) {
 		return
 	}
 	p.last, p.shown = time.Now(), true
 	const width = 40
-	filled := int(seq * width / p.total)
-	fmt.Fprintf(os.Stderr, "\r[%s%s] %d/%d", strings.Repeat("#", min(filled, width)), strings.Repeat(".", width-min(filled, width)), seq, p.total)
+	filled := min(int(seq*width/p.total), width)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), seq, p.total)
 }
 
+// done erases the bar.
 func (p *progress) done() {
 	if p.shown {
-		fmt.Fprint(os.Stderr, "\r\033[K")
+		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
 	}
 }
