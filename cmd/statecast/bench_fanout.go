@@ -82,6 +82,9 @@ func runFanout(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRep
 		run := runOnce(ctx, c, clients, newFanRun(c, k*c.writers))
 		run.Name = name
 		rep.Runs = append(rep.Runs, run)
+		if run.warning != "" {
+			rep.Warnings = append(rep.Warnings, "run "+strconv.Itoa(k+1)+": "+run.warning)
+		}
 		if run.Errors["rate_limited"] > 0 {
 			rep.Warnings = append(rep.Warnings, "the server refused writes as rate_limited: for statecast, serve with -rate 0 -rate-per-address 0")
 		}
@@ -115,6 +118,7 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 		peak = watchRSS(c.pid, 100*time.Millisecond)
 	}
 	u0, s0 := selfCPU()
+	machine0 := machineBusy()
 	t0 := time.Now()
 	wctx, stopWriters := context.WithCancel(ctx)
 	var writers sync.WaitGroup
@@ -179,6 +183,11 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 	if len(r.errors) > 0 {
 		rep.Errors = r.errors
 	}
+	var serverCPU float64
+	if c.pid > 0 && srvErr == nil {
+		serverCPU = (srv1.cpu - srv0.cpu).Seconds()
+	}
+	rep.OtherCPU, rep.warning = otherLoad(machine0, rep.Loadgen.Total, serverCPU, rep.WallSeconds)
 	if s := rep.Server; s != nil {
 		if srvErr != nil {
 			s.Error = srvErr.Error()

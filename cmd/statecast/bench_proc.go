@@ -80,6 +80,43 @@ var clockTicks = sync.OnceValue(func() int64 {
 	return 100
 })
 
+// machineBusy returns the CPU time all processes of the machine have used
+// since boot (every core's user, nice, system and steal time in
+// /proc/stat), to tell how much of a run's CPU went to other programs.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		// Skip idle and iowait, and irq and softirq: the kernel's network
+		// processing of the run's own loopback traffic lands there.
+		if i >= 3 && i <= 6 {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / time.Duration(clockTicks())
+}
+
+// otherLoad is the CPU time that programs other than the bench and the
+// server (when its pid is known) used during a run, and a warning when it
+// was enough to disturb the numbers (more than a tenth of a core).
+func otherLoad(machine0 time.Duration, loadgen, server float64, wall float64) (float64, string) {
+	other := (machineBusy() - machine0).Seconds() - loadgen - server
+	if other > 0.1*wall && other > 0.05 {
+		return other, fmt.Sprintf("other programs used %.1f s of CPU during a %.1f s run (%.0f%% of a core): the machine was not quiet, throughput and latency are disturbed", other, wall, 100*other/wall)
+	}
+	return max(other, 0), ""
+}
+
 // rssPeak samples a process's RSS every interval until stop, and keeps the
 // highest value seen.
 type rssPeak struct {

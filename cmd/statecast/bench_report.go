@@ -65,10 +65,12 @@ type runReport struct {
 	DeliveriesPerSec float64          `json:"deliveries_per_sec"`
 	Latency          latencyReport    `json:"latency_ms"`
 	Loadgen          cpuReport        `json:"loadgen_cpu"`
+	OtherCPU         float64          `json:"other_cpu_s"` // used by other programs during the run
 	Server           *serverReport    `json:"server,omitempty"`
 	SlowReaders      []slowReport     `json:"slow_readers,omitempty"`
 	Errors           map[string]int64 `json:"errors,omitempty"`
 	Disconnected     int64            `json:"sockets_lost,omitempty"`
+	warning          string
 }
 
 // latencyReport holds percentiles in milliseconds.
@@ -118,6 +120,7 @@ type stormReport struct {
 	HoldSeconds      float64        `json:"hold_seconds"`
 	Frames           int64          `json:"frames"`
 	Loadgen          cpuReport      `json:"loadgen_cpu"`
+	OtherCPU         float64        `json:"other_cpu_s"`
 	Server           *stormServer   `json:"server,omitempty"`
 }
 
@@ -204,6 +207,7 @@ func (run *runReport) print(p func(string, ...any)) {
 	l := run.Latency
 	p("  latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", l.P50, l.P90, l.P99, l.Max)
 	p("  loadgen CPU: %.2f s (user %.2f, sys %.2f) = %.0f%% of one core", run.Loadgen.Total, run.Loadgen.User, run.Loadgen.Sys, 100*run.Loadgen.Total/max(run.WallSeconds, 1e-9))
+	p("  other programs' CPU during the run: %.2f s", run.OtherCPU)
 	if s := run.Server; s != nil {
 		if s.Error != "" {
 			p("  server: %s", s.Error)
@@ -225,7 +229,7 @@ func (s *stormReport) print(p func(string, ...any), pid int) {
 	l := s.Latency
 	p("  handshake latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", l.P50, l.P90, l.P99, l.Max)
 	p("  settled %.2f s after the last connect (%d frames received), held %.1f s", s.SettleSeconds, s.Frames, s.HoldSeconds)
-	p("  loadgen CPU: %.2f s (user %.2f, sys %.2f)", s.Loadgen.Total, s.Loadgen.User, s.Loadgen.Sys)
+	p("  loadgen CPU: %.2f s (user %.2f, sys %.2f); other programs' CPU: %.2f s", s.Loadgen.Total, s.Loadgen.User, s.Loadgen.Sys, s.OtherCPU)
 	if sv := s.Server; sv != nil {
 		if sv.Error != "" {
 			p("  server (pid %d): %s", pid, sv.Error)

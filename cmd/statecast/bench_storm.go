@@ -29,6 +29,7 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 		peak = watchRSS(c.pid, 100*time.Millisecond)
 	}
 	u0, s0 := selfCPU()
+	machine0 := machineBusy()
 
 	conns := make([]*websocket.Conn, c.clients)
 	lat := make([]int64, c.clients)
@@ -128,6 +129,15 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 	}
 	if len(s.Failures) == 0 {
 		s.Failures = nil
+	}
+	var serverCPU float64
+	if s.Server != nil {
+		serverCPU = s.Server.CPU
+	}
+	var warn string
+	s.OtherCPU, warn = otherLoad(machine0, s.Loadgen.Total, serverCPU, time.Since(t0).Seconds())
+	if warn != "" {
+		rep.Warnings = append(rep.Warnings, warn)
 	}
 	if ctx.Err() != nil {
 		rep.Warnings = append(rep.Warnings, "the storm was cut short by -timeout")
