@@ -302,6 +302,13 @@ func TestBrowserChat(t *testing.T) {
 	want := []string{"ann: hello bob", "bob: hi ann", "ann: how are you?"}
 	ann.waitMessages(want...)
 	bob.waitMessages(want...)
+	// The page speaks v2 (client.js): a snapshot, then patches and acks.
+	for _, p := range []*chatPage{ann, bob} {
+		ev := eval[map[string]int](p, jsEvents)
+		if ev["snapshot"] != 1 || ev["patch"] == 0 || ev["ack"] == 0 || ev["connected"] != 0 {
+			t.Errorf("%s received %v; want one snapshot, patches and acks, no v1 events", p.name, ev)
+		}
+	}
 
 	if path := os.Getenv("STATECAST_SCREENSHOT"); path != "" {
 		ctx, cancel := context.WithTimeout(ann.ctx, browserAction)

@@ -1,11 +1,15 @@
-// The statecast chat page. It speaks protocol v1 like the seed's useSocket
-// hook: it connects to /chat (or /chat/{room} for ?room=), identifies itself
-// with `connecting`, keeps its id in the cookie wsId so that a reload comes
-// back as the same user, and reconnects with a short backoff whenever the
-// socket closes with anything but 1000.
+// The statecast chat page. It speaks protocol v2 through client.js: it
+// connects to /chat (or /chat/{room} for ?room=), mirrors the room's state
+// (a snapshot, then patches), and renders it. client.js keeps the user id
+// and its token in localStorage, so that a reload comes back as the same
+// user, and reconnects with backoff whenever the socket closes, resuming
+// from the last change it saw. The page also keeps the id in the cookie
+// wsId, as the seed's clients do.
 //
 // Every text that comes from users goes into the page through textContent,
 // never as HTML.
+
+import { createClient } from './client.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,10 +25,8 @@ const endpoint = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.
 // Counts every event received by name, for tests and curious humans.
 window.statecastEvents = {};
 
-let socket = null;
-let retryTimer = 0;
-let retryMs = FIRST_RETRY_MS;
-let users = [];
+let client = null;
+let rendered = { messages: null, userList: null, status: null, me: null };
 
 function getCookie(name) {
   for (const part of document.cookie.split('; ')) {
@@ -39,15 +41,7 @@ function setCookie(name, value) {
   document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${age}; samesite=strict`;
 }
 
-function myId() {
-  let id = getCookie('wsId');
-  if (!id) {
-    id = String(Date.now());
-    setCookie('wsId', id);
-  }
-  return id;
-}
-
+// The page's status: offline, connecting, connected or reconnecting.
 function setStatus(state) {
   const status = $('status');
   status.dataset.state = state;
@@ -67,8 +61,7 @@ function showChat(on) {
   (on ? $('message') : $('name')).focus();
 }
 
-function renderUsers() {
-  const me = getCookie('wsId');
+function renderUsers(users, me) {
   const items = users.map(({ id, username }) => {
     const li = document.createElement('li');
     li.dataset.id = id;
@@ -79,10 +72,9 @@ function renderUsers() {
   $('users').replaceChildren(...items);
 }
 
-function renderMessages(list) {
+function renderMessages(list, me) {
   const box = $('messages').parentElement;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
-  const me = getCookie('wsId');
   const items = list.map((m) => {
     const li = document.createElement('li');
     const author = document.createElement('span');
@@ -105,86 +97,61 @@ function renderMessages(list) {
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
-function handle(msg) {
-  window.statecastEvents[msg.event] = (window.statecastEvents[msg.event] || 0) + 1;
-  switch (msg.event) {
-    case 'connected':
-      retryMs = FIRST_RETRY_MS;
-      if (msg.id != null) setCookie('wsId', String(msg.id)); // the server may assign one
-      users = msg.connectedUserList || [];
-      renderUsers();
-      renderMessages(msg.messagesList || []);
-      showError('');
-      setStatus('connected');
-      break;
-    case 'joined':
-      users = users.filter((u) => u.id !== msg.id).concat({ id: msg.id, username: msg.username });
-      renderUsers();
-      break;
-    case 'disconnected':
-      users = users.filter((u) => u.id !== msg.id);
-      renderUsers();
-      break;
-    case 'messageWritten':
-      renderMessages(msg.messagesList || []);
-      break;
-    case 'error':
-      showError(`${msg.message || 'error'} (${msg.code || 'unknown'})`);
-      if (msg.ref === 'connecting') leave(); // refused: let the user pick another name
-      break;
-  }
-}
-
-function connect() {
-  clearTimeout(retryTimer);
-  const ws = new WebSocket(endpoint);
-  socket = ws;
-  ws.onopen = () => {
-    ws.send(JSON.stringify({ event: 'connecting', id: myId(), username: getCookie('wsName') }));
-  };
-  ws.onmessage = ({ data }) => {
-    if (ws !== socket) return;
-    let msg;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      console.warn('statecast: ignoring a frame that is not JSON:', data);
-      return;
-    }
-    handle(msg);
-  };
-  ws.onclose = ({ code }) => {
-    if (ws !== socket) return;
-    socket = null;
-    if (code === 1000) {
-      setStatus('offline');
-      return;
-    }
-    setStatus('reconnecting');
-    retryTimer = setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-  };
+// render shows the client's state; the state is immutable, so unchanged
+// parts keep their identity and are not redrawn.
+function render() {
+  if (!client) return;
+  const state = client.getState();
+  const me = client.id || '';
+  if (me && me !== getCookie('wsId')) setCookie('wsId', me);
+  if (state.userList !== rendered.userList || me !== rendered.me) renderUsers(state.userList, me);
+  if (state.messages !== rendered.messages || me !== rendered.me) renderMessages(state.messages, me);
+  const status = { idle: 'connecting', closed: 'offline' }[client.status] || client.status;
+  if (status !== rendered.status) setStatus(status);
+  if (status === 'connected') showError('');
+  rendered = { messages: state.messages, userList: state.userList, status, me };
 }
 
 function join(name) {
   setCookie('wsName', name);
-  myId();
   showChat(true);
   setStatus('connecting');
-  connect();
+  let stored = null;
+  try {
+    stored = localStorage.getItem('statecast.id');
+  } catch {
+    // no localStorage: client.js keeps the identity in memory
+  }
+  client = createClient({
+    url: endpoint,
+    username: name,
+    // client.js keeps the id; an id only in the cookie (an older page's) is
+    // claimed too.
+    id: stored || getCookie('wsId') || undefined,
+    minDelayMs: FIRST_RETRY_MS,
+    maxDelayMs: MAX_RETRY_MS,
+    onEvent: (msg) => {
+      window.statecastEvents[msg.event] = (window.statecastEvents[msg.event] || 0) + 1;
+    },
+    onError: (err) => {
+      showError(`${err.message || 'error'} (${err.code || 'unknown'})`);
+      if (err.ref === 'connecting') leave(); // refused: let the user pick another name
+    },
+  });
+  client.subscribe(render);
+  window.statecastClient = client;
+  render();
 }
 
 function leave() {
-  clearTimeout(retryTimer);
-  retryMs = FIRST_RETRY_MS;
-  const ws = socket;
-  socket = null;
-  if (ws) ws.close(1000, 'leave');
+  const c = client;
+  client = null;
+  if (c) c.close();
   $('name').value = getCookie('wsName');
   setCookie('wsName', '');
-  users = [];
-  renderUsers();
-  renderMessages([]);
+  renderUsers([], '');
+  renderMessages([], '');
+  rendered = { messages: null, userList: null, status: null, me: null };
   setStatus('offline');
   showChat(false);
 }
@@ -198,8 +165,8 @@ $('join-form').addEventListener('submit', (e) => {
 $('message-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $('message');
-  if (!input.value || !socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ event: 'writeMessage', message: input.value, username: getCookie('wsName') }));
+  if (!input.value || !client || client.status !== 'connected') return;
+  client.send(input.value);
   input.value = '';
 });
 
