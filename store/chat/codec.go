@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/benbjohnson/immutable"
 	"github.com/statecast/statecast/actions"
 )
 
@@ -49,20 +48,15 @@ func (Codec) Encode(s State) ([]byte, error) {
 	for _, name := range s.RoomNames() {
 		r := s.Room(name)
 		rj := roomJSON{Name: name, Messages: r.Messages(), Users: r.Presences(), Sessions: r.sessionList()}
-		for it := r.writtenOrder.Iterator(); !it.Done(); {
-			_, key := it.Next()
-			seq, _ := r.written.Get(key)
-			rj.Written = append(rj.Written, writtenJSON{Key: key, Seq: seq})
+		for _, e := range r.written.Entries() {
+			rj.Written = append(rj.Written, writtenJSON{Key: e.key, Seq: e.seq})
 		}
 		snap.Rooms = append(snap.Rooms, rj)
 	}
-	if s.ids != nil {
-		for it := s.ids.Iterator(); !it.Done(); {
-			id, i, _ := it.Next()
-			snap.IDs = append(snap.IDs, identityJSON{ID: id, identity: i})
-		}
-		sort.Slice(snap.IDs, func(a, b int) bool { return snap.IDs[a].ID < snap.IDs[b].ID })
+	for id, i := range s.ids.All() {
+		snap.IDs = append(snap.IDs, identityJSON{ID: id, identity: i})
 	}
+	sort.Slice(snap.IDs, func(a, b int) bool { return snap.IDs[a].ID < snap.IDs[b].ID })
 	return json.Marshal(snap)
 }
 
@@ -78,28 +72,18 @@ func (Codec) Decode(data []byte) (State, error) {
 	var s State
 	for _, rj := range snap.Rooms {
 		r := newRoom(rj.Name)
-		msgs := immutable.NewListBuilder[*actions.Message]()
-		for i := range rj.Messages {
-			msgs.Append(&rj.Messages[i])
-		}
-		r.messages = msgs.List()
-		users := immutable.NewMapBuilder[string, Presence](nil)
+		r.messages = windowOf(rj.Messages)
 		for _, p := range rj.Users {
-			users.Set(p.User.ID, p)
+			r.users = r.users.Set(p.User.ID, p)
 		}
-		r.users = users.Map()
-		sessions := immutable.NewMapBuilder[string, Session](nil)
 		for _, ss := range rj.Sessions {
-			sessions.Set(ss.ID, ss)
+			r.sessions = r.sessions.Set(ss.ID, ss)
 		}
-		r.sessions = sessions.Map()
-		written := immutable.NewMapBuilder[string, uint64](nil)
-		order := immutable.NewListBuilder[string]()
-		for _, w := range rj.Written {
-			written.Set(w.Key, w.Seq)
-			order.Append(w.Key)
+		written := make([]clientIDEntry, len(rj.Written))
+		for i, w := range rj.Written {
+			written[i] = clientIDEntry{key: w.Key, seq: w.Seq}
 		}
-		r.written, r.writtenOrder = written.Map(), order.List()
+		r.written = clientIDWindowOf(written)
 		s = s.withRoom(r)
 	}
 	for _, i := range snap.IDs {
@@ -111,8 +95,7 @@ func (Codec) Decode(data []byte) (State, error) {
 // Presences returns the user-list entries in the order users entered.
 func (r *Room) Presences() []Presence {
 	out := make([]Presence, 0, r.users.Len())
-	for it := r.users.Iterator(); !it.Done(); {
-		_, p, _ := it.Next()
+	for _, p := range r.users.All() {
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Entered < out[j].Entered })
@@ -122,8 +105,7 @@ func (r *Room) Presences() []Presence {
 // sessionList returns the sessions ordered by id.
 func (r *Room) sessionList() []Session {
 	out := make([]Session, 0, r.sessions.Len())
-	for it := r.sessions.Iterator(); !it.Done(); {
-		_, s, _ := it.Next()
+	for _, s := range r.sessions.All() {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

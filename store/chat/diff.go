@@ -39,27 +39,33 @@ func Diff(prev, next State, a *actions.Action) RoomDiff {
 	if d.Prev == nil {
 		d.Prev = newRoom(a.Room)
 	}
-	diffSession(&d, a.Session)
-	// A socket's user is the one the state gave it, which for a connect may
-	// differ from the id the action claims.
-	user := a.User
-	if s, ok := d.Prev.Session(a.Session); ok && s.UserID != "" {
-		user = s.UserID
-	} else if s, ok := d.Next.Session(a.Session); ok && s.UserID != "" {
-		user = s.UserID
+	// The reducer keeps the maps it does not change, so the same maps hold
+	// the same entries: a message write changes neither sessions nor users.
+	if !d.Prev.sessions.Same(d.Next.sessions) || !d.Prev.users.Same(d.Next.users) {
+		before, _ := d.Prev.Session(a.Session)
+		after, ok := d.Next.Session(a.Session)
+		diffSession(&d, before, after, ok)
+		// A socket's user is the one the state gave it, which for a connect
+		// may differ from the id the action claims.
+		user := a.User
+		if before.UserID != "" {
+			user = before.UserID
+		} else if after.UserID != "" {
+			user = after.UserID
+		}
+		diffUser(&d, user)
 	}
-	diffUser(&d, user)
 	diffMessages(&d)
 	return d
 }
 
-func diffSession(d *RoomDiff, id string) {
-	before, _ := d.Prev.Session(id)
-	after, ok := d.Next.Session(id)
+// diffSession compares a session before and after (is: whether it exists
+// after; a zero before is a session that did not exist).
+func diffSession(d *RoomDiff, before, after Session, is bool) {
 	switch {
-	case ok && after.IsConnected && !before.IsConnected:
+	case is && after.IsConnected && !before.IsConnected:
 		d.Connected = &after
-	case !ok && before.IsConnected:
+	case !is && before.IsConnected:
 		d.Closed = &before
 	}
 }
@@ -82,19 +88,20 @@ func diffUser(d *RoomDiff, id string) {
 // growing seqs and dropped only from the front.
 func diffMessages(d *RoomDiff) {
 	prev, next := d.Prev.messages, d.Next.messages
-	if prev == next {
+	if prev.Same(next) {
 		return
 	}
 	var lastSeq uint64
-	if prev.Len() > 0 {
-		lastSeq = prev.Get(prev.Len() - 1).Seq
+	if m, ok := prev.Last(); ok {
+		lastSeq = m.Seq
 	}
-	i := next.Len()
-	for i > 0 && next.Get(i-1).Seq > lastSeq {
+	live := next.Live()
+	i := len(live)
+	for i > 0 && live[i-1].Seq > lastSeq {
 		i--
 	}
-	for j := i; j < next.Len(); j++ {
-		d.Appended = append(d.Appended, *next.Get(j))
+	if i < len(live) {
+		d.Appended = append([]actions.Message(nil), live[i:]...)
 	}
 	d.Dropped = prev.Len() - i
 }

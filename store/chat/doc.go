@@ -4,7 +4,10 @@
 // subscriber layer what changed between two states of a room.
 //
 // States are persistent: every version shares structure with the previous
-// one (hash array mapped tries for maps, a radix-balanced vector for the
-// message window), so applying an action costs O(log n) in the size of the
-// room and nothing in the length of the history.
+// one, so applying an action costs O(log n) in the size of the room and,
+// amortized, O(1) in the length of the history (DESIGN.md, property 4).
+// Rooms, users, sessions and ids are hash array mapped tries (hashMap); a
+// room's message window and clientId window are windows whose versions
+// share one append-only array (window, clientIDWindow). Any goroutine may
+// read any version while the apply loop makes new ones.
 package chat

@@ -3,7 +3,6 @@ package chat
 import (
 	"slices"
 
-	"github.com/benbjohnson/immutable"
 	"github.com/statecast/statecast/actions"
 )
 
@@ -22,17 +21,11 @@ type identity struct {
 }
 
 func (s State) identity(id string) identity {
-	if s.ids == nil {
-		return identity{}
-	}
 	i, _ := s.ids.Get(id)
 	return i
 }
 
 func (s State) withIdentity(id string, i identity) State {
-	if s.ids == nil {
-		s.ids = immutable.NewMap[string, identity](nil)
-	}
 	if i.Rooms <= 0 {
 		s.ids = s.ids.Delete(id)
 	} else {

@@ -151,20 +151,16 @@ func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 	if !ok || !sess.IsConnected {
 		return r
 	}
+	var key string
 	if w.ClientID != "" {
-		if _, dup := r.Written(sess.UserID, w.ClientID); dup {
+		key = writtenKey(sess.UserID, w.ClientID)
+		if _, dup := r.written.Get(key); dup {
 			return r
 		}
 	}
 	r = r.clone()
 	if w.ClientID != "" {
-		key := writtenKey(sess.UserID, w.ClientID)
-		r.written = r.written.Set(key, a.Seq)
-		r.writtenOrder = r.writtenOrder.Append(key)
-		if n := r.writtenOrder.Len(); n > dedupe {
-			r.written = r.written.Delete(r.writtenOrder.Get(0))
-			r.writtenOrder = r.writtenOrder.Slice(1, n)
-		}
+		r.written = r.written.Add(key, a.Seq, dedupe)
 	}
 	return appendMessage(r, history, actions.Message{
 		ID:       a.ID,
@@ -180,10 +176,7 @@ func writeMessage(r *Room, a *actions.Action, history, dedupe int) *Room {
 // appendMessage adds m to r, a clone the caller owns, and trims the
 // window to the newest history messages.
 func appendMessage(r *Room, history int, m actions.Message) *Room {
-	r.messages = r.messages.Append(&m)
-	if n := r.messages.Len(); n > history {
-		r.messages = r.messages.Slice(n-history, n)
-	}
+	r.messages = r.messages.Append(m).KeepBack(history)
 	return r
 }
 

@@ -3,22 +3,18 @@ package chat
 import (
 	"sort"
 
-	"github.com/benbjohnson/immutable"
 	"github.com/statecast/statecast/actions"
 )
 
 // State is the whole chat state: every room by name. The zero State is an
 // empty chat. A State never changes once made; Reduce returns new ones.
 type State struct {
-	rooms *immutable.Map[string, *Room]
-	ids   *immutable.Map[string, identity]
+	rooms hashMap[*Room]
+	ids   boxedMap[identity]
 }
 
 // Room returns the named room, or nil if nothing ever happened in it.
 func (s State) Room(name string) *Room {
-	if s.rooms == nil {
-		return nil
-	}
 	r, _ := s.rooms.Get(name)
 	return r
 }
@@ -26,20 +22,14 @@ func (s State) Room(name string) *Room {
 // RoomNames returns the names of all rooms, sorted.
 func (s State) RoomNames() []string {
 	var names []string
-	if s.rooms != nil {
-		for it := s.rooms.Iterator(); !it.Done(); {
-			name, _, _ := it.Next()
-			names = append(names, name)
-		}
+	for name := range s.rooms.All() {
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
 }
 
 func (s State) withRoom(r *Room) State {
-	if s.rooms == nil {
-		s.rooms = immutable.NewMap[string, *Room](nil)
-	}
 	s.rooms = s.rooms.Set(r.name, r)
 	return s
 }
@@ -47,14 +37,12 @@ func (s State) withRoom(r *Room) State {
 // Room is one room's state. A *Room is never modified once a State holds it.
 type Room struct {
 	name     string
-	messages *immutable.List[*actions.Message]
-	users    *immutable.Map[string, Presence]
-	sessions *immutable.Map[string, Session]
-	// written maps the clientIds of the newest messages (user id, NUL,
-	// clientId) to their seq; writtenOrder holds the same keys, oldest first,
-	// so that the window can forget the oldest.
-	written      *immutable.Map[string, uint64]
-	writtenOrder *immutable.List[string]
+	messages window[actions.Message]
+	users    boxedMap[Presence]
+	sessions boxedMap[Session]
+	// written remembers the clientIds of the newest messages (keyed by
+	// writtenKey) and their seqs, so that a re-sent write is applied once.
+	written clientIDWindow
 }
 
 // Presence is a user's entry in a room's user list.
@@ -80,14 +68,7 @@ type Session struct {
 }
 
 func newRoom(name string) *Room {
-	return &Room{
-		name:         name,
-		messages:     immutable.NewList[*actions.Message](),
-		users:        immutable.NewMap[string, Presence](nil),
-		sessions:     immutable.NewMap[string, Session](nil),
-		written:      immutable.NewMap[string, uint64](nil),
-		writtenOrder: immutable.NewList[string](),
-	}
+	return &Room{name: name}
 }
 
 // Written returns the seq of the message that user wrote in this room with
@@ -105,15 +86,13 @@ func (r *Room) Name() string { return r.name }
 func (r *Room) MessageCount() int { return r.messages.Len() }
 
 // Message returns the i-th retained message, oldest first.
-func (r *Room) Message(i int) actions.Message { return *r.messages.Get(i) }
+func (r *Room) Message(i int) actions.Message { return *r.messages.At(i) }
 
-// Messages returns the retained messages, oldest first.
+// Messages returns a copy of the retained messages, oldest first (an
+// empty slice, not nil, if there are none).
 func (r *Room) Messages() []actions.Message {
-	out := make([]actions.Message, 0, r.messages.Len())
-	for it := r.messages.Iterator(); !it.Done(); {
-		_, m := it.Next()
-		out = append(out, *m)
-	}
+	out := make([]actions.Message, r.messages.Len())
+	copy(out, r.messages.Live())
 	return out
 }
 
