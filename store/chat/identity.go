@@ -6,10 +6,12 @@ import (
 	"github.com/statecast/statecast/actions"
 )
 
-// MaxTokens is how many tokens stay bound to one id: the newest ones. An
-// id that reconnects more often than that without ever leaving loses its
-// oldest tokens.
-const MaxTokens = 64
+// MaxTokens is how many tokens stay bound to one id: the newest ones.
+// PROTOCOL.md keeps every token valid while the binding lasts; this bound
+// keeps a client that reconnects without end from growing the state without
+// end. Only an id that reconnects more than MaxTokens times without ever
+// leaving every room loses its oldest tokens.
+const MaxTokens = 1024
 
 // identity is what the state knows of a user id across rooms: in how many
 // rooms' user lists it is (grace periods included), and the hashes of the
