@@ -74,7 +74,7 @@ func parseBench(args []string) (benchConfig, error) {
 	fs.IntVar(&c.clients, "clients", 100, "connected clients (storm: connections to open)")
 	fs.IntVar(&c.writers, "writers", 10, "how many of the clients post messages")
 	fs.IntVar(&c.messages, "messages", 1000, "messages posted in all, shared by the writers")
-	fs.Float64Var(&c.rate, "rate", 0, "total messages per `second`, sent on a fixed schedule; 0: each writer posts its next message once the server delivered its previous one (see -inflight)")
+	fs.Float64Var(&c.rate, "rate", 0, "total `msgs/s`, sent on a fixed schedule; 0: each writer posts its next message once the server delivered its previous one (see -inflight)")
 	fs.IntVar(&c.inflight, "inflight", 0, "messages a writer may have sent and not yet seen delivered; defaults to 1 without -rate, unlimited with it")
 	fs.IntVar(&c.concurrency, "concurrency", 200, "connections being opened at once")
 	fs.DurationVar(&c.hold, "hold", 2*time.Second, "storm: how long the connections stay open once all are connected")
