@@ -99,7 +99,7 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 // DecodeBinary decodes one action written by AppendBinary; data must hold
 // exactly that action. Any other input gives an error wrapping ErrCorrupt.
 func DecodeBinary(data []byte) (*Action, error) {
-	r := reader{b: data}
+	r := reader{b: data, all: string(data)}
 	a := &Action{Seq: r.uvarint()}
 	a.ID, a.Type, a.Room, a.Session, a.User = r.string(), r.string(), r.string(), r.string(), r.string()
 	if r.byte() == 1 {
@@ -167,6 +167,9 @@ func appendString(b []byte, s string) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// all is the whole input as one string: the decoded strings are slices
+	// of it, one allocation per action instead of one per field.
+	all string
 }
 
 func (r *reader) fail(format string, args ...any) {
@@ -223,7 +226,7 @@ func (r *reader) string() string {
 		r.fail("string of %d bytes with %d left", n, len(r.b))
 		return ""
 	}
-	s := string(r.b[:n])
+	start := len(r.all) - len(r.b)
 	r.b = r.b[n:]
-	return s
+	return r.all[start : start+int(n)]
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -77,6 +78,8 @@ func benchmarkRecover(b *testing.B, dir string) {
 
 // benchmarkFold replays the whole log into the chat state.
 func benchmarkFold(b *testing.B, dir string) {
+	// As statecast replay and recovery do (see replayTo).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	l, err := file.Open(dir, file.Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
