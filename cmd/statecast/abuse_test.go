@@ -214,7 +214,8 @@ func abuse(ctx context.Context, url, kind string, n int) (websocket.StatusCode, 
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(64 << 20)
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// Generous: on a loaded machine under -race a reply can take seconds.
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	// readUntilError reads until an error event (the reply to a bad frame)
 	// or the end of the socket.
