@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -57,8 +54,8 @@ type seedSummary struct {
 // reloads its page inside the grace period, one's connection drops and the
 // hook reconnects, one leaves for good. See seedclient.mjs for every check.
 func TestSeedClients(t *testing.T) {
-	node, npm := seedClientTools(t)
-	seedClientInstall(t, npm)
+	node, npm := nodeTools(t, "the seed client test")
+	npmInstall(t, npm, seedClientDir, "ws", "@reduxjs/toolkit")
 
 	const grace = 300 * time.Millisecond
 	s := startServer(t, "-grace", grace.String())
@@ -136,42 +133,4 @@ func TestSeedClients(t *testing.T) {
 	}
 	t.Logf("seed clients passed in %v: drop %s (reconnected after %d ms), bob's disconnected after %v ms, frames %v",
 		time.Since(start).Round(time.Millisecond), sum.Drop.Outcome, sum.Drop.ReconnectedAfterMs, sum.Leave.DisconnectedAfterMs, sum.Frames)
-}
-
-// seedClientTools finds node and npm: without them the test is skipped on a
-// developer machine and fails in CI.
-func seedClientTools(t *testing.T) (node, npm string) {
-	t.Helper()
-	node, nerr := exec.LookPath("node")
-	npm, merr := exec.LookPath("npm")
-	if err := errors.Join(nerr, merr); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the seed client test needs node and npm: %v", err)
-		}
-		t.Skipf("node or npm not found, skipping the seed client test: %v", err)
-	}
-	return node, npm
-}
-
-// seedClientInstall runs `npm ci` in the seed client's folder unless its
-// dependencies are installed already.
-func seedClientInstall(t *testing.T, npm string) {
-	t.Helper()
-	installed := true
-	for _, dep := range []string{"ws", "@reduxjs/toolkit"} {
-		if _, err := os.Stat(filepath.Join(seedClientDir, "node_modules", dep, "package.json")); err != nil {
-			installed = false
-		}
-	}
-	if installed {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = seedClientDir
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", seedClientDir, err, out)
-	}
 }

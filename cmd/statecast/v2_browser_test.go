@@ -11,13 +11,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,8 +196,8 @@ const v2ClientDir = "testdata/v2client"
 // server. See the script for every check.
 func TestV2ReduxToolkit(t *testing.T) {
 	t.Parallel()
-	node, npm := v2NodeTools(t)
-	v2ClientInstall(t, npm)
+	node, npm := nodeTools(t, "the client.js test under Node")
+	npmInstall(t, npm, v2ClientDir, "ws", "@reduxjs/toolkit")
 	s := startServer(t, "-grace", "3s")
 	const room = "/chat/v2_redux"
 
@@ -260,43 +257,5 @@ func TestV2ReduxToolkit(t *testing.T) {
 	}
 	if got := fresh.state().texts(); strings.Join(got, "|") != "one|two|three|four|five|six (queued while away)|seven" {
 		t.Fatalf("messages: %q", got)
-	}
-}
-
-// v2NodeTools finds node and npm: without them the test is skipped on a
-// developer machine and fails in CI.
-func v2NodeTools(t *testing.T) (node, npm string) {
-	t.Helper()
-	node, nerr := exec.LookPath("node")
-	npm, merr := exec.LookPath("npm")
-	if err := errors.Join(nerr, merr); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the client.js test under Node needs node and npm: %v", err)
-		}
-		t.Skipf("node or npm not found, skipping the client.js test under Node: %v", err)
-	}
-	return node, npm
-}
-
-// v2ClientInstall runs `npm ci` in testdata/v2client unless its
-// dependencies are installed already.
-func v2ClientInstall(t *testing.T, npm string) {
-	t.Helper()
-	installed := true
-	for _, dep := range []string{"ws", "@reduxjs/toolkit"} {
-		if _, err := os.Stat(filepath.Join(v2ClientDir, "node_modules", dep, "package.json")); err != nil {
-			installed = false
-		}
-	}
-	if installed {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = v2ClientDir
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", v2ClientDir, err, out)
 	}
 }
