@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -55,4 +56,48 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDispatchParallel is BenchmarkDispatch with many sockets writing
+// at once, as on a busy server: the store's apply loop then takes the
+// waiting actions as batches. It reports the store's throughput.
+//
+//	go test -run - -bench DispatchParallel -benchmem ./middleware/
+func BenchmarkDispatchParallel(b *testing.B) {
+	const history = 100_000
+	s := store.New(chat.State{}, chat.NewReducer(chat.Options{History: history}))
+	defer s.Close()
+	p := middleware.NewPresence(s, 0, zerolog.Nop())
+	defer p.Close()
+	log := zerolog.Nop()
+	s.Use(middleware.Recover(log), middleware.Stamp(nil), middleware.Logger(log, middleware.LoggerOptions{}), middleware.Validate(middleware.Limits{}), p.Middleware())
+	s.Subscribe(func(c store.Change[chat.State]) { chat.Diff(c.Prev, c.Next, c.Action) })
+	ctx := context.Background()
+	const sockets = 256
+	for i := range sockets {
+		sess := fmt.Sprint("s", i)
+		s.Dispatch(ctx, &actions.Action{Type: actions.TypeOpenSession, Room: "r", Session: sess})
+		s.Dispatch(ctx, &actions.Action{Type: actions.TypeConnect, Room: "r", Session: sess, User: sess, Payload: actions.Connect{Username: sess}})
+	}
+	write := func(sess string) error {
+		return s.Dispatch(ctx, &actions.Action{Type: actions.TypeWriteMessage, Room: "r", Session: sess, User: sess,
+			Payload: actions.WriteMessage{Message: "hello, world"}})
+	}
+	for range history {
+		write("s0")
+	}
+	b.SetParallelism(sockets / 2) // 256 writers on 2 cores
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		sess := fmt.Sprint("s", next.Add(1)%sockets)
+		for pb.Next() {
+			if err := write(sess); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 }

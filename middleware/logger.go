@@ -44,9 +44,15 @@ func Logger(log zerolog.Logger, opts LoggerOptions) store.Middleware {
 	if opts.Sample > 0 {
 		applied = log.Sample(&zerolog.BurstSampler{Burst: uint32(opts.Sample), Period: time.Second})
 	}
+	// Reading the clock costs as much as a few middleware hops: only a
+	// logger that can write lines at debug level times the actions.
+	timed := log.GetLevel() <= zerolog.DebugLevel && zerolog.GlobalLevel() <= zerolog.DebugLevel
 	return func(next store.Dispatch) store.Dispatch {
 		return func(ctx context.Context, a *actions.Action) error {
-			start := time.Now()
+			var start time.Time
+			if timed {
+				start = time.Now()
+			}
 			err := next(ctx, a)
 			var ev *zerolog.Event
 			if err == nil {
@@ -68,8 +74,10 @@ func Logger(log zerolog.Logger, opts LoggerOptions) store.Middleware {
 				}
 			}
 			ev.Uint64("seq", a.Seq).Str("type", a.Type).Str("room", a.Room).
-				Str("session", a.Session).Str("user", a.User).Str("action", a.ID).
-				Dur("took", time.Since(start))
+				Str("session", a.Session).Str("user", a.User).Str("action", a.ID)
+			if timed {
+				ev.Dur("took", time.Since(start))
+			}
 			summarize(ev, a.Payload)
 			if opts.Fields != nil {
 				opts.Fields(a, ev)
