@@ -12,16 +12,15 @@ import (
 	"github.com/statecast/statecast/actions"
 )
 
-// Close codes, as PROTOCOL.md lists them.
+// Close codes, as PROTOCOL.md lists them. (1011, server error, is never
+// sent: a failed action gets an `error` event and the socket stays open.)
 const (
-	closeGoingAway   = websocket.StatusGoingAway       // 1001: server shutting down
-	closeBinary      = websocket.StatusUnsupportedData // 1003: binary frame
-	closePolicy      = websocket.StatusPolicyViolation // 1008: repeated abuse
-	closeTryAgain    = websocket.StatusTryAgainLater   // 1013: too slow a reader
-	closeServerError = websocket.StatusInternalError   // 1011: server error
-	closeTooBig      = websocket.StatusMessageTooBig   // 1009: frame too big (by the library)
-	closeNormal      = websocket.StatusNormalClosure   // 1000
-	_                = closeTooBig + closeNormal + closeServerError
+	closeNormal    = websocket.StatusNormalClosure   // 1000
+	closeGoingAway = websocket.StatusGoingAway       // 1001: server shutting down
+	closeBinary    = websocket.StatusUnsupportedData // 1003: binary frame
+	closePolicy    = websocket.StatusPolicyViolation // 1008: repeated abuse
+	closeTooBig    = websocket.StatusMessageTooBig   // 1009: frame too big (sent by the library)
+	closeTryAgain  = websocket.StatusTryAgainLater   // 1013: too slow a reader
 )
 
 // session is one socket: its reader runs in the HTTP handler's goroutine,
