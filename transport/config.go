@@ -36,6 +36,9 @@ type Config struct {
 	// for v2 clients that resume; one that missed more gets a snapshot.
 	// Defaults to 4096.
 	ResumeWindow int
+	// ResumeBytes bounds the same changes by their size, per room, so that
+	// busy rooms keep memory bounded. Defaults to 1 MiB.
+	ResumeBytes int
 	// AbuseLimit is how many bad frames a socket may send within AbuseWindow
 	// before it is closed with 1008. Defaults to 10 within 10s.
 	AbuseLimit  int
@@ -69,6 +72,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.SendQueue, 1024)
 	def(&c.ResumeWindow, 4096)
+	def(&c.ResumeBytes, 1<<20)
 	def(&c.SendQueueBytes, 64<<20)
 	def(&c.AbuseLimit, 10)
 	defDur(&c.WriteTimeout, 10*time.Second)

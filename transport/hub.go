@@ -36,10 +36,13 @@ type Hub struct {
 // dialect, the retained messages already encoded (oldest first), and the
 // room's recent changes as v2 operations, for resuming clients.
 type roomFeed struct {
-	v1, v2   map[string]*session
-	messages [][]byte
-	recent   []roomChange // oldest first, at most window
-	window   int
+	v1, v2      map[string]*session
+	messages    [][]byte
+	recent      []roomChange // oldest first from head: at most window changes, windowBytes bytes
+	head        int
+	recentBytes int
+	window      int
+	windowBytes int
 	// forgotten is a seq at or before which changes may be missing from
 	// recent: a resume from before it gets a snapshot.
 	forgotten uint64
@@ -47,15 +50,16 @@ type roomFeed struct {
 
 // roomChange is one change of a room as v2 operations.
 type roomChange struct {
-	seq uint64
-	ops [][]byte
+	seq  uint64
+	ops  [][]byte
+	size int // bytes of ops
 }
 
 // newRoomFeed starts the feed of a room the hub has not seen yet, with the
 // messages the state already held (a state recovered from a log). The
 // changes up to seq are unknown to it.
-func newRoomFeed(r *chat.Room, seq uint64, window int) *roomFeed {
-	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, window: window, forgotten: seq}
+func newRoomFeed(r *chat.Room, seq uint64, window, windowBytes int) *roomFeed {
+	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, window: window, windowBytes: windowBytes, forgotten: seq}
 	for i := 0; r != nil && i < r.MessageCount(); i++ {
 		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
 	}
@@ -141,7 +145,7 @@ func (h *Hub) onChange(c store.Change[chat.State]) {
 	}
 	feed := h.rooms[c.Action.Room]
 	if feed == nil {
-		feed = newRoomFeed(d.Prev, c.Seq-1, h.cfg.ResumeWindow)
+		feed = newRoomFeed(d.Prev, c.Seq-1, h.cfg.ResumeWindow, h.cfg.ResumeBytes)
 		h.rooms[c.Action.Room] = feed
 	}
 	encoded := make([][]byte, len(d.Appended))

@@ -36,16 +36,28 @@ func patchOps(d chat.RoomDiff, encoded [][]byte) [][]byte {
 }
 
 // remember keeps a change for resuming clients, forgetting the oldest
-// beyond the window.
+// beyond the window's count or bytes. Amortized O(1): forgotten changes
+// leave the front by moving head, and the slice is compacted now and then.
 func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 	if len(ops) == 0 {
 		return
 	}
-	if len(f.recent) >= f.window {
-		f.forgotten = f.recent[0].seq
-		f.recent = append(f.recent[:0], f.recent[1:]...)
+	ch := roomChange{seq: seq, ops: ops}
+	for _, op := range ops {
+		ch.size += len(op)
 	}
-	f.recent = append(f.recent, roomChange{seq, ops})
+	f.recent = append(f.recent, ch)
+	f.recentBytes += ch.size
+	for len(f.recent)-f.head > 1 && (len(f.recent)-f.head > f.window || f.recentBytes > f.windowBytes) {
+		old := f.recent[f.head]
+		f.forgotten, f.recentBytes = old.seq, f.recentBytes-old.size
+		f.recent[f.head] = roomChange{}
+		f.head++
+	}
+	if f.head > 64 && f.head > len(f.recent)/2 {
+		f.recent = append(f.recent[:0], f.recent[f.head:]...)
+		f.head = 0
+	}
 }
 
 // greetV2 answers a v2 socket's `connecting`: `resumed` and exactly the
@@ -56,7 +68,7 @@ func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDi
 	user := d.Connected.UserID
 	if f.canResume(s, c, d) {
 		s.send(actions.EncodeResumed(s.resume.lastSeq, user, s.token))
-		for _, ch := range f.recent {
+		for _, ch := range f.recent[f.head:] {
 			if ch.seq > s.resume.lastSeq {
 				s.sendPatch(ch.seq, ch.ops)
 			}
