@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/examples/internal/chattest"
 	"github.com/statecast/statecast/server"
 	"github.com/statecast/statecast/transport"
 	"go.uber.org/goleak"
@@ -42,73 +41,11 @@ func start(t *testing.T) string {
 	return srv.Addr().String()
 }
 
-// frame is one server event, with the fields these tests read.
-type frame struct {
-	Event        string            `json:"event"`
-	Code         string            `json:"code"`
-	MessagesList []actions.Message `json:"messagesList"`
-}
-
-type client struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-// join connects a WebSocket client to room as id/username.
-func join(t *testing.T, addr, room, id, username string) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/chat/"+room, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	c := &client{t: t, conn: conn}
-	c.write(map[string]string{"event": "connecting", "id": id, "username": username})
-	c.await(func(f frame) bool { return f.Event == "connected" })
-	return c
-}
-
-func (c *client) say(text string) {
-	c.write(map[string]string{"event": "writeMessage", "message": text})
-}
-
-func (c *client) write(v any) {
-	c.t.Helper()
-	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-// await reads frames until one matches, for at most 5s.
-func (c *client) await(match func(frame) bool) frame {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		_, b, err := c.conn.Read(ctx)
-		if err != nil {
-			c.t.Fatalf("waiting for a frame: %v", err)
-		}
-		var f frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			c.t.Fatalf("frame %q: %v", b, err)
-		}
-		if match(f) {
-			return f
-		}
-	}
-}
-
 // awaitPost waits for a messageWritten whose newest message is from
 // username, and returns that message.
-func (c *client) awaitPost(username string) actions.Message {
-	c.t.Helper()
-	f := c.await(func(f frame) bool {
+func awaitPost(t *testing.T, c *chattest.Client, username string) actions.Message {
+	t.Helper()
+	f := c.Await(func(f chattest.Frame) bool {
 		n := len(f.MessagesList)
 		return f.Event == "messageWritten" && n > 0 && f.MessagesList[n-1].Username == username
 	})
@@ -120,14 +57,14 @@ var rolled = regexp.MustCompile(`^ann rolled 2d6: ([1-6]) \+ ([1-6]) = ([0-9]+)$
 func TestRollEndToEnd(t *testing.T) {
 	t.Parallel()
 	addr := start(t)
-	ann := join(t, addr, "dice", "u-ann", "ann")
-	bob := join(t, addr, "dice", "u-bob", "bob")
-	ann.say("/roll 2d6")
-	for _, c := range []*client{ann, bob} {
-		if cmd := c.awaitPost("ann"); cmd.Message != "/roll 2d6" {
+	ann := chattest.Join(t, addr, "dice", "u-ann", "ann")
+	bob := chattest.Join(t, addr, "dice", "u-bob", "bob")
+	ann.Say("/roll 2d6")
+	for _, c := range []*chattest.Client{ann, bob} {
+		if cmd := awaitPost(t, c, "ann"); cmd.Message != "/roll 2d6" {
 			t.Errorf("ann's message = %q, want the command itself", cmd.Message)
 		}
-		got := c.awaitPost("dicebot")
+		got := awaitPost(t, c, "dicebot")
 		m := rolled.FindStringSubmatch(got.Message)
 		if m == nil {
 			t.Fatalf("bot answered %q", got.Message)
@@ -147,12 +84,12 @@ func TestRollEndToEnd(t *testing.T) {
 func TestWhoEndToEnd(t *testing.T) {
 	t.Parallel()
 	addr := start(t)
-	ann := join(t, addr, "who", "u-ann", "ann")
-	bob := join(t, addr, "who", "u-bob", "bob")
-	join(t, addr, "elsewhere", "u-cid", "cid")
-	bob.say("/who")
-	for _, c := range []*client{ann, bob} {
-		if got := c.awaitPost("dicebot"); got.Message != "2 in who: ann, bob" {
+	ann := chattest.Join(t, addr, "who", "u-ann", "ann")
+	bob := chattest.Join(t, addr, "who", "u-bob", "bob")
+	chattest.Join(t, addr, "elsewhere", "u-cid", "cid")
+	bob.Say("/who")
+	for _, c := range []*chattest.Client{ann, bob} {
+		if got := awaitPost(t, c, "dicebot"); got.Message != "2 in who: ann, bob" {
 			t.Errorf("who answered %q", got.Message)
 		}
 	}

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/examples/internal/chattest"
 	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/server"
 	"github.com/statecast/statecast/transport"
@@ -42,75 +41,12 @@ func start(t *testing.T) string {
 	return srv.Addr().String()
 }
 
-// frame is one server event, with the fields these tests read.
-type frame struct {
-	Event        string            `json:"event"`
-	Code         string            `json:"code"`
-	Ref          string            `json:"ref"`
-	MessagesList []actions.Message `json:"messagesList"`
-}
-
-type client struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-// join connects a WebSocket client to room as id/username.
-func join(t *testing.T, addr, room, id, username string) *client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws://"+addr+"/chat/"+room, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	c := &client{t: t, conn: conn}
-	c.write(map[string]string{"event": "connecting", "id": id, "username": username})
-	c.await(func(f frame) bool { return f.Event == "connected" })
-	return c
-}
-
-func (c *client) say(text string) {
-	c.write(map[string]string{"event": "writeMessage", "message": text})
-}
-
-func (c *client) write(v any) {
-	c.t.Helper()
-	b, _ := json.Marshal(v)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
-// await reads frames until one matches, for at most 5s.
-func (c *client) await(match func(frame) bool) frame {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		_, b, err := c.conn.Read(ctx)
-		if err != nil {
-			c.t.Fatalf("waiting for a frame: %v", err)
-		}
-		var f frame
-		if err := json.Unmarshal(b, &f); err != nil {
-			c.t.Fatalf("frame %q: %v", b, err)
-		}
-		if match(f) {
-			return f
-		}
-	}
-}
-
 // nextMessages waits for the next messageWritten and returns its texts.
-func (c *client) nextMessages() []string {
-	c.t.Helper()
-	f := c.await(func(f frame) bool { return f.Event == "messageWritten" || f.Event == "error" })
+func nextMessages(t *testing.T, c *chattest.Client) []string {
+	t.Helper()
+	f := c.Await(func(f chattest.Frame) bool { return f.Event == "messageWritten" || f.Event == "error" })
 	if f.Event == "error" {
-		c.t.Fatalf("unexpected error event %+v", f)
+		t.Fatalf("unexpected error event %+v", f)
 	}
 	var texts []string
 	for _, m := range f.MessagesList {
@@ -122,11 +58,11 @@ func (c *client) nextMessages() []string {
 func TestMaskedForEveryone(t *testing.T) {
 	t.Parallel()
 	addr := start(t)
-	ann := join(t, addr, "r", "u-ann", "ann")
-	bob := join(t, addr, "r", "u-bob", "bob")
-	ann.say("well DARN it")
-	for _, c := range []*client{ann, bob} {
-		if got := c.nextMessages(); len(got) != 1 || got[0] != "well *** it" {
+	ann := chattest.Join(t, addr, "r", "u-ann", "ann")
+	bob := chattest.Join(t, addr, "r", "u-bob", "bob")
+	ann.Say("well DARN it")
+	for _, c := range []*chattest.Client{ann, bob} {
+		if got := nextMessages(t, c); len(got) != 1 || got[0] != "well *** it" {
 			t.Errorf("messages = %q, want the masked one", got)
 		}
 	}
@@ -135,18 +71,18 @@ func TestMaskedForEveryone(t *testing.T) {
 func TestRejectedWithItsCode(t *testing.T) {
 	t.Parallel()
 	addr := start(t)
-	ann := join(t, addr, "r", "u-ann", "ann")
-	bob := join(t, addr, "r", "u-bob", "bob")
-	ann.say("buy Spam now")
-	f := ann.await(func(f frame) bool { return f.Event == "error" || f.Event == "messageWritten" })
+	ann := chattest.Join(t, addr, "r", "u-ann", "ann")
+	bob := chattest.Join(t, addr, "r", "u-bob", "bob")
+	ann.Say("buy Spam now")
+	f := ann.Await(func(f chattest.Frame) bool { return f.Event == "error" || f.Event == "messageWritten" })
 	if f.Event != "error" || f.Code != CodeBannedWord || f.Ref != "writeMessage" {
 		t.Fatalf("ann got %+v, want an error %s for writeMessage", f, CodeBannedWord)
 	}
 	// The refused message reached nobody: bob's next list holds only the
 	// message after it.
-	ann.say("sorry")
-	for _, c := range []*client{ann, bob} {
-		if got := c.nextMessages(); len(got) != 1 || got[0] != "sorry" {
+	ann.Say("sorry")
+	for _, c := range []*chattest.Client{ann, bob} {
+		if got := nextMessages(t, c); len(got) != 1 || got[0] != "sorry" {
 			t.Errorf("messages = %q, want only the second message", got)
 		}
 	}
