@@ -110,15 +110,7 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 	for _, cl := range clients {
 		frames0 += cl.frames.Load()
 	}
-	var srv0 procSample
-	var srvErr error
-	var peak *rssPeak
-	if c.pid > 0 {
-		srv0, srvErr = readProc(c.pid)
-		peak = watchRSS(c.pid, 100*time.Millisecond)
-	}
-	u0, s0 := selfCPU()
-	machine0 := machineBusy()
+	base := takeBaseline(c.pid)
 	t0 := time.Now()
 	wctx, stopWriters := context.WithCancel(ctx)
 	var writers sync.WaitGroup
@@ -134,7 +126,7 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 	end := time.Now()
 	stopWriters()
 	writers.Wait()
-	rep := &runReport{Loadgen: cpuSince(u0, s0), WallSeconds: end.Sub(t0).Seconds()}
+	rep := &runReport{Loadgen: cpuSince(base.user, base.sys), WallSeconds: end.Sub(t0).Seconds()}
 	switch outcome {
 	case "timeout":
 		rep.TimedOut = true
@@ -144,7 +136,7 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 	var srv1 procSample
 	if c.pid > 0 {
 		srv1, _ = readProc(c.pid)
-		rep.Server = &serverReport{RSSPeakKB: peak.Stop()}
+		rep.Server = &serverReport{RSSPeakKB: base.peak.Stop()}
 	}
 	// Fence the readers off this run, then sum it up.
 	for _, cl := range clients {
@@ -184,16 +176,16 @@ func runOnce(ctx context.Context, c benchConfig, clients []*fanClient, r *fanRun
 		rep.Errors = r.errors
 	}
 	var serverCPU float64
-	if c.pid > 0 && srvErr == nil {
-		serverCPU = (srv1.cpu - srv0.cpu).Seconds()
+	if c.pid > 0 && base.serverErr == nil {
+		serverCPU = (srv1.cpu - base.server.cpu).Seconds()
 	}
-	rep.OtherCPU, rep.warning = otherLoad(machine0, rep.Loadgen.Total, serverCPU, rep.WallSeconds)
+	rep.OtherCPU, rep.warning = otherLoad(base.machine, rep.Loadgen.Total, serverCPU, rep.WallSeconds)
 	if s := rep.Server; s != nil {
-		if srvErr != nil {
-			s.Error = srvErr.Error()
+		if base.serverErr != nil {
+			s.Error = base.serverErr.Error()
 		} else {
-			s.CPU = (srv1.cpu - srv0.cpu).Seconds()
-			s.RSSBeforeKB, s.RSSAfterKB = srv0.rssKB, srv1.rssKB
+			s.CPU = (srv1.cpu - base.server.cpu).Seconds()
+			s.RSSBeforeKB, s.RSSAfterKB = base.server.rssKB, srv1.rssKB
 			s.CPUPerDeliveryUs = s.CPU * 1e6 / float64(max(rep.Deliveries, 1))
 			s.CPUPerMessageUs = s.CPU * 1e6 / float64(r.total)
 		}

@@ -176,3 +176,26 @@ func raiseFileLimit(need uint64) string {
 	}
 	return ""
 }
+
+// baseline is what a run reads before it starts, to report what it cost:
+// the server's CPU and RSS (with its RSS peak watched from then on), the
+// load generator's own CPU, and the machine's.
+type baseline struct {
+	server    procSample
+	serverErr error
+	peak      *rssPeak // nil without a server pid
+	user, sys time.Duration
+	machine   time.Duration
+}
+
+// takeBaseline reads the baseline; pid 0 means no server to watch.
+func takeBaseline(pid int) baseline {
+	var b baseline
+	if pid > 0 {
+		b.server, b.serverErr = readProc(pid)
+		b.peak = watchRSS(pid, 100*time.Millisecond)
+	}
+	b.user, b.sys = selfCPU()
+	b.machine = machineBusy()
+	return b
+}

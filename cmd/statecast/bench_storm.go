@@ -21,15 +21,7 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 	rep.Storm = s
 	prefix := "storm" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 
-	var srv0 procSample
-	var srvErr error
-	var peak *rssPeak
-	if c.pid > 0 {
-		srv0, srvErr = readProc(c.pid)
-		peak = watchRSS(c.pid, 100*time.Millisecond)
-	}
-	u0, s0 := selfCPU()
-	machine0 := machineBusy()
+	base := takeBaseline(c.pid)
 
 	conns := make([]*websocket.Conn, c.clients)
 	lat := make([]int64, c.clients)
@@ -112,18 +104,18 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 	}
 	s.HoldSeconds = time.Since(holdStart).Seconds()
 	s.Frames = frames.Load()
-	s.Loadgen = cpuSince(u0, s0)
+	s.Loadgen = cpuSince(base.user, base.sys)
 	if c.pid > 0 {
 		srv2, _ = readProc(c.pid)
-		sv := &stormServer{RSSPeakKB: peak.Stop()}
-		if srvErr != nil {
-			sv.Error = srvErr.Error()
+		sv := &stormServer{RSSPeakKB: base.peak.Stop()}
+		if base.serverErr != nil {
+			sv.Error = base.serverErr.Error()
 		} else {
-			sv.CPU = (srv2.cpu - srv0.cpu).Seconds()
-			sv.RSSBeforeKB, sv.RSSAfterKB, sv.RSSAfterHoldKB = srv0.rssKB, srv1.rssKB, srv2.rssKB
+			sv.CPU = (srv2.cpu - base.server.cpu).Seconds()
+			sv.RSSBeforeKB, sv.RSSAfterKB, sv.RSSAfterHoldKB = base.server.rssKB, srv1.rssKB, srv2.rssKB
 			n := float64(max(s.Connected, 1))
-			sv.RSSPerConnKB = float64(srv1.rssKB-srv0.rssKB) / n
-			sv.RSSPerConnHoldKB = float64(srv2.rssKB-srv0.rssKB) / n
+			sv.RSSPerConnKB = float64(srv1.rssKB-base.server.rssKB) / n
+			sv.RSSPerConnHoldKB = float64(srv2.rssKB-base.server.rssKB) / n
 		}
 		s.Server = sv
 	}
@@ -135,7 +127,7 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 		serverCPU = s.Server.CPU
 	}
 	var warn string
-	s.OtherCPU, warn = otherLoad(machine0, s.Loadgen.Total, serverCPU, time.Since(t0).Seconds())
+	s.OtherCPU, warn = otherLoad(base.machine, s.Loadgen.Total, serverCPU, time.Since(t0).Seconds())
 	if warn != "" {
 		rep.Warnings = append(rep.Warnings, warn)
 	}
