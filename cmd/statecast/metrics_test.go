@@ -151,7 +151,9 @@ func TestMetricsEndToEnd(t *testing.T) {
 
 	sc := s.waitMetrics("both closes recorded", func(sc scrape) bool {
 		return sc.value("statecast_connections_open") == 1 && sc.value("statecast_send_queue_frames") == 0 &&
-			sc.value("statecast_actions_total", "type=session/close") == 2
+			sc.value("statecast_actions_total", "type=session/close") == 2 &&
+			sc.value("statecast_socket_closes_total", "by=server", "code=1003") == 1 &&
+			sc.value("statecast_socket_closes_total", "by=client", "code=1000") == 1
 	})
 	const applied = 1 + 3 + 3 + 5 + 2 // server/start, opens, connects, messages, closes
 	for _, tc := range []struct {
