@@ -47,6 +47,28 @@ type Log interface {
 	Close() error
 }
 
+// Follower is a Log that other writers append to as well: a stream shared by
+// several nodes. A store opened on a Follower applies what Follow delivers,
+// its own actions and every other node's, in seq order, instead of the
+// batches it appends; every node thus folds the same actions into the same
+// state.
+//
+// On a Follower, Append may give a batch seqs that are not consecutive
+// (other writers' records fall in between), but they still increase in
+// batch order. Each action must carry a unique ID: a backend may use it to
+// drop a record it already holds when Append retries after a failure, and
+// the store uses it to find the dispatcher waiting for a followed record.
+type Follower interface {
+	Log
+	// Follow calls fn for every record with seq >= from, in seq order: the
+	// records already held, then each new one as it is appended by any
+	// writer, until ctx ends (Follow returns ctx.Err()) or fn returns an
+	// error (Follow returns it). It survives lost connections on its own,
+	// resuming after the last record delivered. fn must not keep the action
+	// past the call unless it copies it.
+	Follow(ctx context.Context, from uint64, fn func(a *actions.Action) error) error
+}
+
 // Snapshots stores snapshots: encoded states after a given seq, so that
 // recovery need not replay the whole log.
 type Snapshots interface {
