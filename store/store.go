@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
@@ -123,13 +124,19 @@ var ErrClosed = errors.New("store: closed")
 // maxBatch bounds how many queued actions one log append carries.
 const maxBatch = 512
 
+// closeDrainTimeout bounds how long Close waits for actions appended to a
+// shared log to come back and be applied.
+const closeDrainTimeout = 10 * time.Second
+
 // DefaultSnapshotEvery is how many actions pass between snapshots.
 const DefaultSnapshotEvery = 10_000
 
 // Options configure a store. The zero value is an in-memory store.
 type Options[S any] struct {
 	// Log receives every action before it is applied. Nil keeps nothing:
-	// the state lives in memory only.
+	// the state lives in memory only. A Follower (a log shared by several
+	// nodes) makes the store apply what the log delivers, in the log's
+	// order; Dispatch then returns once the action came back and was applied.
 	Log Log
 	// Snapshots, with Codec, stores the state every SnapshotEvery actions
 	// (in the background) and on Close, and Open starts from the newest one.
@@ -161,7 +168,9 @@ type Store[S any] struct {
 	inflight sync.WaitGroup // Dispatch calls between the closed check and the send
 	done     chan struct{}
 
-	snapSeq      uint64 // owned by the apply loop
+	follow *follower // set when the log is shared (a Follower)
+
+	snapSeq      uint64 // owned by the goroutine that applies actions
 	snapshotting atomic.Bool
 	snapWG       sync.WaitGroup
 }
@@ -206,6 +215,9 @@ func Open[S any](ctx context.Context, initial S, reduce Reducer[S], opts Options
 	s.snapSeq = seq
 	s.rebuild()
 	s.publishSubs()
+	if f, ok := opts.Log.(Follower); ok {
+		s.startFollowing(f)
+	}
 	go s.loop()
 	return s, nil
 }
@@ -286,6 +298,9 @@ func (s *Store[S]) Close() error {
 	s.inflight.Wait()
 	close(s.queue)
 	<-s.done
+	if s.follow != nil {
+		s.follow.drain(closeDrainTimeout)
+	}
 	s.snapWG.Wait()
 	var err error
 	if s.opts.Snapshots != nil && s.Seq() > s.snapSeq {
@@ -342,6 +357,10 @@ func (s *Store[S]) loop() {
 			default:
 				break fill
 			}
+		}
+		if s.follow != nil {
+			s.commitShared(batch)
+			continue
 		}
 		acts = acts[:0]
 		for _, r := range batch {

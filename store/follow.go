@@ -1,0 +1,148 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/statecast/statecast/actions"
+)
+
+// follower is the part of a store that runs on a Follower log: the apply
+// loop appends batches, and a second goroutine applies whatever the log
+// delivers, answering the dispatchers whose actions it meets.
+type follower struct {
+	log    Follower
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	waiting map[string]*request // by action ID
+	err     error               // why following stopped, once it did
+
+	copies []actions.Action // owned by the apply loop
+	acts   []*actions.Action
+}
+
+// startFollowing starts applying the log's records after the store's seq.
+func (s *Store[S]) startFollowing(log Follower) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &follower{log: log, cancel: cancel, done: make(chan struct{}), waiting: map[string]*request{}}
+	s.follow = f
+	go func() {
+		defer close(f.done)
+		err := log.Follow(ctx, s.Seq()+1, s.applyFollowed)
+		if ctx.Err() != nil {
+			err = ErrClosed
+		} else {
+			s.opts.Logger.Error().Err(err).Uint64("seq", s.Seq()).Msg("following the shared log stopped; this node applies nothing more")
+		}
+		f.fail(err)
+	}()
+}
+
+// commitShared appends a batch to the shared log. The dispatchers wait
+// until their actions come back through Follow, in the log's order.
+func (s *Store[S]) commitShared(batch []*request) {
+	f := s.follow
+	f.mu.Lock()
+	if f.err != nil {
+		f.mu.Unlock()
+		for _, r := range batch {
+			r.result <- f.err
+		}
+		return
+	}
+	for _, r := range batch {
+		if r.action.ID == "" {
+			r.action.ID = uuid.NewString()
+		}
+		f.waiting[r.action.ID] = r
+	}
+	f.mu.Unlock()
+	// The log sets the seqs of copies: a dispatcher may already have its
+	// answer (and read its action) before Append returns.
+	f.copies = f.copies[:0]
+	for _, r := range batch {
+		f.copies = append(f.copies, *r.action)
+	}
+	f.acts = f.acts[:0]
+	for i := range f.copies {
+		f.acts = append(f.acts, &f.copies[i])
+	}
+	if err := f.log.Append(context.Background(), f.acts); err != nil {
+		err = fmt.Errorf("store: appending to the shared log: %w", err)
+		f.mu.Lock()
+		for _, r := range batch {
+			// An action whose append failed may still arrive through Follow
+			// (a publish that timed out can land later); it is applied then,
+			// but its dispatcher has its answer already.
+			if f.waiting[r.action.ID] == r {
+				delete(f.waiting, r.action.ID)
+				r.result <- err
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// applyFollowed applies one record of the shared log, whoever appended it.
+func (s *Store[S]) applyFollowed(a *actions.Action) error {
+	if a.Seq <= s.Seq() {
+		return nil
+	}
+	if a.Seq != s.Seq()+1 {
+		return fmt.Errorf("store: the shared log jumps from seq %d to %d", s.Seq(), a.Seq)
+	}
+	own := *a
+	err := s.step(&own)
+	f := s.follow
+	f.mu.Lock()
+	r := f.waiting[a.ID]
+	delete(f.waiting, a.ID)
+	f.mu.Unlock()
+	if r != nil {
+		r.action.Seq = a.Seq
+		r.result <- err
+	}
+	s.maybeSnapshot()
+	return nil
+}
+
+// fail answers every waiting dispatcher with err; later dispatches get it
+// at once.
+func (f *follower) fail(err error) {
+	if err == nil {
+		err = errors.New("store: following the shared log stopped")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+	for id, r := range f.waiting {
+		delete(f.waiting, id)
+		r.result <- f.err
+	}
+}
+
+// drain waits, for at most wait, until every appended action came back,
+// then stops following.
+func (f *follower) drain(wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for f.pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.cancel()
+	<-f.done
+}
+
+// pending reports how many dispatchers wait for their actions to come back.
+func (f *follower) pending() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.waiting)
+}
