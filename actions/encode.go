@@ -31,15 +31,33 @@ type User struct {
 	Username string `json:"username"`
 }
 
-// EncodeMessage returns the JSON object of m, as it appears in messagesList.
+// EncodeMessage returns the JSON object of m, as v2 states carry it.
 // Callers cache it: a message is encoded once, however often it is sent.
 func EncodeMessage(m Message) []byte {
 	m.At = m.At.UTC()
 	return mustMarshal(m)
 }
 
+// v1Message is a message as v1's messagesList carries it: what seed
+// clients read (username, message), the author's id and the seq. The
+// message's own id and time stay in v2 and the log: every v1 message event
+// repeats the whole retained window, so each byte of an object is sent
+// window × sockets times.
+type v1Message struct {
+	UserID   string `json:"userId"`
+	Username string `json:"username"`
+	Message  string `json:"message"`
+	Seq      uint64 `json:"seq"`
+}
+
+// EncodeMessageV1 returns the JSON object of m as it appears in v1's
+// messagesList. Callers cache it, like EncodeMessage's.
+func EncodeMessageV1(m Message) []byte {
+	return mustMarshal(v1Message{UserID: m.UserID, Username: m.Username, Message: m.Message, Seq: m.Seq})
+}
+
 // EncodeConnected returns the v1 `connected` frame. messages holds the
-// encoded messages (EncodeMessage), oldest first. token, if not empty, is
+// encoded messages (EncodeMessageV1), oldest first. token, if not empty, is
 // the token handed to a client that sent one (an extra field seed clients
 // ignore).
 func EncodeConnected(self User, users []User, messages [][]byte, token string) []byte {

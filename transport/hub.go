@@ -33,11 +33,13 @@ type Hub struct {
 }
 
 // roomFeed is the hub's view of one room: its connected sockets by
-// dialect, the retained messages already encoded (oldest first), and the
+// dialect, the retained messages already encoded for each dialect (oldest
+// first), and the
 // room's recent changes as v2 operations, for resuming clients.
 type roomFeed struct {
 	v1, v2      map[string]*session
-	messages    [][]byte
+	messages    [][]byte     // as v2 states carry them (EncodeMessage)
+	v1messages  [][]byte     // as v1's messagesList carries them (EncodeMessageV1)
 	recent      []roomChange // oldest first from head: at most window changes, windowBytes bytes
 	head        int
 	recentBytes int
@@ -62,6 +64,7 @@ func newRoomFeed(r *chat.Room, seq uint64, window, windowBytes int) *roomFeed {
 	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, window: window, windowBytes: windowBytes, forgotten: seq}
 	for i := 0; r != nil && i < r.MessageCount(); i++ {
 		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
+		f.v1messages = append(f.v1messages, actions.EncodeMessageV1(r.Message(i)))
 	}
 	return f
 }
@@ -160,6 +163,7 @@ func (h *Hub) onChange(c store.Change[chat.State]) {
 	}
 	if d.Dropped > 0 {
 		feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
+		feed.v1messages = feed.v1messages[min(d.Dropped, len(feed.v1messages)):]
 	}
 	except := ""
 	if d.Connected != nil {
@@ -170,9 +174,12 @@ func (h *Hub) onChange(c store.Change[chat.State]) {
 		delete(feed.v1, d.Closed.ID)
 		delete(feed.v2, d.Closed.ID)
 	}
-	for _, m := range encoded {
+	for i, m := range encoded {
 		feed.messages = append(feed.messages, m)
-		feed.broadcastV1(actions.EncodeMessageWritten(feed.messages), "")
+		feed.v1messages = append(feed.v1messages, actions.EncodeMessageV1(d.Appended[i]))
+		if len(feed.v1) > 0 {
+			feed.broadcastV1(actions.EncodeMessageWritten(feed.v1messages), "")
+		}
 	}
 	if len(ops) > 0 {
 		for id, s := range feed.v2 {
@@ -195,7 +202,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		} else {
 			s.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
-				d.Next.UserList(), feed.messages, s.token))
+				d.Next.UserList(), feed.v1messages, s.token))
 			feed.v1[sess.ID] = s
 		}
 	}

@@ -450,8 +450,8 @@ func TestV2Snapshot(t *testing.T) {
 	ann.expectPresence("joined", "bob", "bob")
 	msgs, _ := json.Marshal(written["messagesList"])
 	want := fmt.Sprintf(`{"messages":%s,"userList":[{"id":"ann","username":"ann"},{"id":"bob","username":"bob"}],"isConnected":true,"isEstablishingConnection":false}`, msgs)
-	if !jsonEqual(bob.doc, []byte(want)) {
-		t.Fatalf("snapshot state = %s\nwant %s", bob.doc, want)
+	if got := v1View(t, bob.doc); !jsonEqual(got, []byte(want)) {
+		t.Fatalf("snapshot state = %s\nwant %s (plus each message's id and at)", bob.doc, want)
 	}
 	if st := bob.state(); bob.seq <= st.Messages[1].Seq || bob.token == solo.token {
 		t.Fatalf("snapshot seq %d, token %q: want a seq after the last message's %d and a token of its own", bob.seq, bob.token, st.Messages[1].Seq)
@@ -486,6 +486,17 @@ func TestV2Patches(t *testing.T) {
 			t.Fatalf("operations:\n%s\nwant:\n%s", strings.Join(strs, "\n"), strings.Join(want, "\n"))
 		}
 	}
+	// asV1 reduces the messages that ops add to v1's fields.
+	asV1 := func(ops []v2Op) []v2Op {
+		for i, op := range ops {
+			if op.Op == "add" && strings.HasPrefix(op.Path, "/messages/") {
+				raw, _ := json.Marshal(op.Value)
+				ops[i].Value = nil
+				json.Unmarshal(v1View(t, raw), &ops[i].Value)
+			}
+		}
+		return ops
+	}
 	msgJSON := func(e event) (string, float64) {
 		list := e.list("messagesList")
 		m := list[len(list)-1]
@@ -504,7 +515,7 @@ func TestV2Patches(t *testing.T) {
 		ann.write(text)
 		m, seq := msgJSON(ann.expect("messageWritten"))
 		ops, last := w.readOps(1)
-		wantOps(ops, `add /messages/- `+m)
+		wantOps(asV1(ops), `add /messages/- `+m)
 		if last != uint64(seq) {
 			t.Fatalf("patch seq %d, want the message's %v", last, seq)
 		}
@@ -513,7 +524,7 @@ func TestV2Patches(t *testing.T) {
 	ann.write("m4")
 	m4, seq4 := msgJSON(ann.expect("messageWritten"))
 	ops, last := w.readOps(2)
-	wantOps(ops, `add /messages/- `+m4, `remove /messages/0`)
+	wantOps(asV1(ops), `add /messages/- `+m4, `remove /messages/0`)
 	if last != uint64(seq4) {
 		t.Fatalf("patch seq %d, want the message's %v", last, seq4)
 	}
@@ -634,7 +645,7 @@ func TestV2MixedDialects(t *testing.T) {
 		if err := json.Unmarshal(bob.doc, &mirror); err != nil {
 			t.Fatal(err)
 		}
-		if !jsonEqual(annList, mirror.Messages) || !jsonEqual(carlList, annList) {
+		if !jsonEqual(annList, v1View(t, mirror.Messages)) || !jsonEqual(carlList, annList) {
 			t.Fatalf("after message %d: v1 messagesLists\n%s\n%s\nv2 mirror\n%s", i, annList, carlList, mirror.Messages)
 		}
 	}
@@ -1059,4 +1070,46 @@ func metric(t *testing.T, s *testServer, name string) float64 {
 	}
 	t.Fatalf("metric %s not found", name)
 	return 0
+}
+
+// v1View returns doc (a v2 message, a list of them, or a whole v2 state)
+// with each message reduced to the fields v1's messagesList carries. It
+// fails the test if a v2 message lacks its id or time.
+func v1View(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatalf("v1View: %v in %s", err, doc)
+	}
+	slim := func(m any) {
+		o, ok := m.(map[string]any)
+		if !ok {
+			return
+		}
+		if _, ok := o["id"].(string); !ok {
+			t.Fatalf("v2 message without an id: %s", doc)
+		}
+		if _, ok := o["at"].(string); !ok {
+			t.Fatalf("v2 message without a time: %s", doc)
+		}
+		delete(o, "id")
+		delete(o, "at")
+		delete(o, "clientId")
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, m := range x {
+			slim(m)
+		}
+	case map[string]any:
+		if list, ok := x["messages"].([]any); ok {
+			for _, m := range list {
+				slim(m)
+			}
+		} else {
+			slim(x)
+		}
+	}
+	out, _ := json.Marshal(v)
+	return out
 }
