@@ -25,14 +25,16 @@ type Action struct {
 	// At is when the action entered the server; set by the stamp middleware.
 	At time.Time
 	// Payload holds the type's own fields: one of the payload types of this
-	// package (Connect, WriteMessage, Expire), or nil.
+	// package (Open, Connect, WriteMessage, PostMessage, Expire, NodeDown),
+	// a payload registered with RegisterPayload, or nil.
 	Payload any
 }
 
 // The chat action types.
 const (
 	// TypeOpenSession: a socket was accepted in Room; it is establishing a
-	// connection. No payload.
+	// connection. Payload Open, or nil, which means Open{} (a single-node
+	// server, and every log written before cluster mode).
 	TypeOpenSession = "session/open"
 	// TypeConnect: the socket Session identified itself as User. Payload Connect.
 	TypeConnect = "session/connect"
@@ -49,7 +51,21 @@ const (
 	// to an earlier run and is gone: all of them close at once, and their
 	// users enter the grace period. No room, no payload.
 	TypeServerStart = "server/start"
+	// TypeNodeDown: the cluster node NodeDown.Node is gone. Every socket it
+	// held, in every room, is closed, and its users who have no socket left
+	// on another node leave the user list at once, as do the users whose
+	// grace period it was keeping (its lease was their grace period). A
+	// repeat changes nothing, so that several surviving nodes may dispatch
+	// it. No room; payload NodeDown.
+	TypeNodeDown = "node/down"
 )
+
+// Open is the payload of TypeOpenSession.
+type Open struct {
+	// Node is the id of the cluster node that holds the socket; "" on a
+	// single-node server.
+	Node string
+}
 
 // Connect is the payload of TypeConnect. Action.User is the id the client
 // claims. Whether it may have it is decided by the reducer, from the state,
@@ -103,6 +119,14 @@ type Expire struct {
 	// last socket in the room. The expiry applies only if the user has had no
 	// socket in the room since then.
 	Since uint64
+}
+
+// NodeDown is the payload of TypeNodeDown.
+type NodeDown struct {
+	// Node is the id of the node that is gone. "" names no node: the
+	// sockets of a single-node server are never closed this way (that is
+	// TypeServerStart's job), so a NodeDown without a node changes nothing.
+	Node string
 }
 
 // ValidRoom reports whether name is a room name: 1 to 64 characters of

@@ -21,14 +21,19 @@ import (
 // Payload kinds: 0 none; 1 Connect{username, fallback, strict (one byte),
 // tokenHash, newTokenHash, verified (one byte)}; 2 WriteMessage{message,
 // clientId}; 3 Expire{since}; 4 a payload registered with RegisterPayload:
-// its name, then its JSON; 5 PostMessage{username, message}.
+// its name, then its JSON; 5 PostMessage{username, message}; 6 Open{node};
+// 7 NodeDown{node}. Kinds are never renumbered: logs keep them for good. An
+// open-session action written before kind 6 existed has kind 0, no payload,
+// which readers take as Open{}.
 const (
-	payloadNone    = 0
-	payloadConnect = 1
-	payloadWrite   = 2
-	payloadExpire  = 3
-	payloadCustom  = 4
-	payloadPost    = 5
+	payloadNone     = 0
+	payloadConnect  = 1
+	payloadWrite    = 2
+	payloadExpire   = 3
+	payloadCustom   = 4
+	payloadPost     = 5
+	payloadOpen     = 6
+	payloadNodeDown = 7
 )
 
 // ErrCorrupt is wrapped by every error of DecodeBinary.
@@ -80,6 +85,10 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 		b = binary.AppendUvarint(append(b, payloadExpire), p.Since)
 	case PostMessage:
 		b = appendString(appendString(append(b, payloadPost), p.Username), p.Message)
+	case Open:
+		b = appendString(append(b, payloadOpen), p.Node)
+	case NodeDown:
+		b = appendString(append(b, payloadNodeDown), p.Node)
 	default:
 		registryMu.RLock()
 		name, ok := byType[reflect.TypeOf(p)]
@@ -120,6 +129,10 @@ func DecodeBinary(data []byte) (*Action, error) {
 		a.Payload = Expire{Since: r.uvarint()}
 	case payloadPost:
 		a.Payload = PostMessage{Username: r.string(), Message: r.string()}
+	case payloadOpen:
+		a.Payload = Open{Node: r.string()}
+	case payloadNodeDown:
+		a.Payload = NodeDown{Node: r.string()}
 	case payloadCustom:
 		name, js := r.string(), r.string()
 		if r.err == nil {

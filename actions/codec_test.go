@@ -30,6 +30,10 @@ func TestBinaryRoundTrip(t *testing.T) {
 		{Seq: 9, Type: "x", At: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 		{Seq: 6, Type: actions.TypePostMessage, User: "bot", Payload: actions.PostMessage{Username: "dicebot", Message: "7"}},
 		{Seq: 5, Type: "bot/roll", Payload: botPayload{Command: "/roll", Dice: 2}},
+		{Seq: 10, Type: actions.TypeOpenSession, Room: "r", Session: "s", Payload: actions.Open{Node: "node-a"}},
+		{Seq: 11, Type: actions.TypeOpenSession, Room: "r", Session: "s", Payload: actions.Open{}},
+		{Seq: 12, Type: actions.TypeNodeDown, At: at, Payload: actions.NodeDown{Node: "node-a"}},
+		{Seq: 13, Type: actions.TypeNodeDown, Payload: actions.NodeDown{}},
 	} {
 		b, err := actions.AppendBinary(nil, a)
 		if err != nil {
@@ -41,6 +45,37 @@ func TestBinaryRoundTrip(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, a) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, a)
+		}
+	}
+}
+
+// TestBinaryLayoutIsStable pins the bytes of each payload kind: logs keep
+// them for good, so a change here must be a new kind, never a new layout.
+func TestBinaryLayoutIsStable(t *testing.T) {
+	t.Parallel()
+	head := "\x07\x00\x01t\x01r\x01s\x01u\x00" // seq 7, id "", type "t", room, session, user; no time
+	for name, tt := range map[string]struct {
+		payload any
+		bytes   string
+	}{
+		"none":      {nil, "\x00"},
+		"connect":   {actions.Connect{Username: "a", Fallback: "f", Strict: true, TokenHash: "h", NewTokenHash: "n", Verified: true}, "\x01\x01a\x01f\x01\x01h\x01n\x01"},
+		"write":     {actions.WriteMessage{Message: "m", ClientID: "c"}, "\x02\x01m\x01c"},
+		"expire":    {actions.Expire{Since: 300}, "\x03\xac\x02"},
+		"post":      {actions.PostMessage{Username: "b", Message: "m"}, "\x05\x01b\x01m"},
+		"open":      {actions.Open{Node: "n1"}, "\x06\x02n1"},
+		"node down": {actions.NodeDown{Node: "n1"}, "\x07\x02n1"},
+	} {
+		a := &actions.Action{Seq: 7, Type: "t", Room: "r", Session: "s", User: "u", Payload: tt.payload}
+		b, err := actions.AppendBinary(nil, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := head + tt.bytes; string(b) != want {
+			t.Errorf("%s: bytes %q, want %q", name, b, want)
+		}
+		if got, err := actions.DecodeBinary([]byte(head + tt.bytes)); err != nil || !reflect.DeepEqual(got, a) {
+			t.Errorf("%s: decoded %+v, %v; want %+v", name, got, err, a)
 		}
 	}
 }
@@ -75,6 +110,11 @@ func FuzzDecodeBinary(f *testing.F) {
 		{Seq: 2, Type: actions.TypeConnect, Room: "r", Payload: actions.Connect{Username: "ann"}},
 		{Seq: 3, Type: actions.TypeWriteMessage, Payload: actions.WriteMessage{Message: "hi"}},
 		{Seq: 5, Type: "bot/roll", Payload: botPayload{Command: "/roll"}},
+		{Seq: 6, Type: actions.TypeExpirePresence, Room: "r", User: "u", Payload: actions.Expire{Since: 4}},
+		{Seq: 7, Type: actions.TypePostMessage, Room: "r", User: "bot", Payload: actions.PostMessage{Username: "b", Message: "m"}},
+		{Seq: 8, Type: actions.TypeOpenSession, Room: "r", Session: "s"},
+		{Seq: 9, Type: actions.TypeOpenSession, Room: "r", Session: "s", Payload: actions.Open{Node: "node-a"}},
+		{Seq: 10, Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: "node-a"}},
 	} {
 		b, _ := actions.AppendBinary(nil, a)
 		f.Add(b)
