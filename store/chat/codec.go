@@ -14,6 +14,11 @@ const snapshotVersion = 1
 // Codec encodes states for snapshots (it implements store.Codec[State]).
 // The encoding is canonical: equal states give equal bytes, so comparing
 // encodings compares states.
+//
+// A socket's node and a grace period's node (Session.Node,
+// Presence.LeftOn) are left out when empty, so snapshots written before
+// sockets had nodes decode as states whose sockets are no node's, and a
+// single-node state encodes to the same bytes as it always did.
 type Codec struct{}
 
 type snapshotJSON struct {

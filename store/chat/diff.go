@@ -3,7 +3,8 @@ package chat
 import "github.com/statecast/statecast/actions"
 
 // RoomDiff is what one action changed in one room, derived from the room's
-// states before and after it. The subscriber layer turns it into wire
+// states before and after it, or one step of what an action of every room
+// changed there (see Diffs). The subscriber layer turns it into wire
 // events; it never looks at the incoming frame.
 type RoomDiff struct {
 	// Prev and Next are the room before and after; Prev may be nil.
@@ -31,6 +32,10 @@ func (d RoomDiff) Empty() bool {
 // action can touch are compared (the session a.Session, the user a.User or
 // the session's user, the message window's ends), so a diff costs O(log n),
 // not O(room): the reducer changes nothing else, and the tests hold it to that.
+//
+// Diff is for the actions of one room. Actions of every room
+// (actions.TypeServerStart, actions.TypeNodeDown) have no room and change
+// more than one RoomDiff holds: Diffs gives their changes.
 func Diff(prev, next State, a *actions.Action) RoomDiff {
 	d := RoomDiff{Prev: prev.Room(a.Room), Next: next.Room(a.Room)}
 	if d.Prev == d.Next || d.Next == nil {

@@ -1,6 +1,6 @@
 // Package chat holds statecast's chat state: per room, the retained message
-// window, the user list and every socket's connection status; the pure
-// reducer that folds chat actions into it; and the diff that tells the
+// window, the user list and every socket's connection status and node; the
+// pure reducer that folds chat actions into it; and the diff that tells the
 // subscriber layer what changed between two states of a room.
 //
 // States are persistent: every version shares structure with the previous

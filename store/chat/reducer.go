@@ -30,8 +30,11 @@ func NewReducer(opts Options) store.Reducer[State] {
 	}
 	dedupe := max(history, MinDedupe)
 	return func(s State, a *actions.Action) State {
-		if a.Type == actions.TypeServerStart {
+		switch a.Type {
+		case actions.TypeServerStart:
 			return closeAll(s, a)
+		case actions.TypeNodeDown:
+			return nodeDown(s, a)
 		}
 		r := s.Room(a.Room)
 		if r == nil {
@@ -81,8 +84,9 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 		if _, ok := r.sessions.Get(a.Session); ok {
 			return r
 		}
+		o, _ := a.Payload.(actions.Open)
 		r = r.clone()
-		r.sessions = r.sessions.Set(a.Session, Session{ID: a.Session, IsEstablishingConnection: true})
+		r.sessions = r.sessions.Set(a.Session, Session{ID: a.Session, IsEstablishingConnection: true, Node: o.Node})
 		return r
 	case actions.TypeCloseSession:
 		return closeSession(r, a)
@@ -106,19 +110,21 @@ func reduceRoom(r *Room, a *actions.Action, history, dedupe int) *Room {
 	return r
 }
 
-// connect marks the socket connected as user and counts it in the user's
-// presence, which it creates when user enters the room.
+// connect marks the socket connected as user (on the node that opened it)
+// and counts it in the user's presence, which it creates when user enters
+// the room.
 func connect(r *Room, a *actions.Action, user, username string) *Room {
+	opened, _ := r.sessions.Get(a.Session)
 	r = r.clone()
 	r.sessions = r.sessions.Set(a.Session, Session{
-		ID: a.Session, UserID: user, Username: username, IsConnected: true,
+		ID: a.Session, UserID: user, Username: username, IsConnected: true, Node: opened.Node,
 	})
 	p, ok := r.users.Get(user)
 	if !ok {
 		p = Presence{User: actions.User{ID: user, Username: username}, Entered: a.Seq}
 	}
 	p.Sockets++
-	p.LeftAt = 0
+	p.LeftAt, p.LeftOn = 0, ""
 	r.users = r.users.Set(user, p)
 	return r
 }
@@ -136,7 +142,7 @@ func closeSession(r *Room, a *actions.Action) *Room {
 	if p, ok := r.users.Get(sess.UserID); ok {
 		p.Sockets--
 		if p.Sockets <= 0 {
-			p.Sockets, p.LeftAt = 0, a.Seq
+			p.Sockets, p.LeftAt, p.LeftOn = 0, a.Seq, sess.Node
 		}
 		r.users = r.users.Set(sess.UserID, p)
 	}

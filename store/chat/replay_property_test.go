@@ -21,7 +21,9 @@ import (
 // through the real store and file log: for many random seeds it dispatches
 // a random chat session (opens, connects, closes, reloads, writes with and
 // without clientIds and with duplicates, expiries with the right and a
-// stale since, server starts, concurrent writes, a restart midway) and
+// stale since, server starts, sockets on several nodes and node/downs,
+// repeated or of nodes that hold nothing, concurrent writes, a restart
+// midway) and
 // records the encoded state after every seq as the subscribers saw it.
 // Folding the log from seq 0, and from every snapshot, must then give
 // byte-equal states at every seq, and reopening the directory must recover
@@ -40,6 +42,8 @@ func TestReplayEqualsLiveAtEverySeq(t *testing.T) {
 			"expiries ignored (stale or early)": seen.staleExpiries.Load(), "duplicate clientIds ignored": seen.dupWrites.Load(),
 			"sockets closed by server/start": seen.startCloses.Load(), "multi-action log batches": seen.batches.Load(),
 			"claims refused (fresh id)": seen.fallbacks.Load(), "present ids reclaimed with a token": seen.tokenResumes.Load(),
+			"sockets closed by node/down": seen.downCloses.Load(), "users left at node/down": seen.downLefts.Load(),
+			"node/downs that changed nothing": seen.downNoops.Load(),
 		}
 		t.Logf("over %d seeds: %v", seeds, counts)
 		for what, n := range counts {
@@ -60,6 +64,7 @@ func TestReplayEqualsLiveAtEverySeq(t *testing.T) {
 type coverage struct {
 	trims, lefts, staleExpiries, dupWrites, startCloses, batches atomic.Int64
 	fallbacks, tokenResumes                                      atomic.Int64
+	downCloses, downLefts, downNoops                             atomic.Int64
 }
 
 // tally counts what one change did.
@@ -68,6 +73,21 @@ func (c *coverage) tally(ch store.Change[chat.State]) {
 	if a.Type == actions.TypeServerStart {
 		for _, name := range ch.Prev.RoomNames() {
 			c.startCloses.Add(int64(ch.Prev.Room(name).SessionCount()))
+		}
+		return
+	}
+	if a.Type == actions.TypeNodeDown {
+		steps := chat.Diffs(ch.Prev, ch.Next, a)
+		for _, d := range steps {
+			if d.Closed != nil {
+				c.downCloses.Add(1)
+			}
+			if d.Left != nil {
+				c.downLefts.Add(1)
+			}
+		}
+		if len(steps) == 0 {
+			c.downNoops.Add(1)
 		}
 		return
 	}
@@ -305,13 +325,14 @@ type generator struct {
 }
 
 type genSession struct {
-	room, user string
-	open       bool
+	room, user, node string
+	open             bool
 }
 
 var (
 	genRooms = []string{"lobby", "dev", "r-3"}
 	genUsers = []string{"u1", "u2", "u3", "u4", "u5"}
+	genNodes = []string{"", "n1", "n2", "n3"} // "": a single-node server's socket
 	genT0    = time.Date(2026, 11, 25, 18, 0, 0, 123456789, time.UTC)
 )
 
@@ -357,8 +378,13 @@ func (g *generator) pick(p float64) (string, genSession, bool) {
 func (g *generator) openSession(t *testing.T, s *store.Store[chat.State], room string) string {
 	g.next++
 	id := fmt.Sprintf("s%d", g.next)
-	g.sessions[id] = genSession{room: room, open: true}
-	g.dispatch(t, s, &actions.Action{Type: actions.TypeOpenSession, Room: room, Session: id})
+	node := genNodes[g.rng.Intn(len(genNodes))]
+	g.sessions[id] = genSession{room: room, node: node, open: true}
+	a := &actions.Action{Type: actions.TypeOpenSession, Room: room, Session: id}
+	if node != "" || g.rng.Intn(2) == 0 {
+		a.Payload = actions.Open{Node: node} // else the open of a log written before nodes
+	}
+	g.dispatch(t, s, a)
 	return id
 }
 
@@ -464,14 +490,32 @@ func (g *generator) step(t *testing.T, s *store.Store[chat.State]) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-	case r < 95:
+	case r < 92:
 		g.expire(t, s)
+	case r < 97:
+		g.nodeDown(t, s)
 	default:
 		for id, sess := range g.sessions {
 			sess.open = false
 			g.sessions[id] = sess
 		}
 		g.dispatch(t, s, &actions.Action{Type: actions.TypeServerStart})
+	}
+}
+
+// nodeDown dispatches the node/down a surviving node would send for a node
+// (sometimes one that holds nothing), and sometimes a second survivor's
+// repeat of it.
+func (g *generator) nodeDown(t *testing.T, s *store.Store[chat.State]) {
+	node := []string{"n1", "n2", "n3", "n9"}[g.rng.Intn(4)]
+	for id, sess := range g.sessions {
+		if sess.node == node {
+			sess.open = false
+			g.sessions[id] = sess
+		}
+	}
+	for range 1 + g.rng.Intn(2) {
+		g.dispatch(t, s, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: node}})
 	}
 }
 

@@ -56,15 +56,30 @@ type Presence struct {
 	// LeftAt is the seq of the action that closed the user's last socket, or
 	// 0 while the user has one. A user with LeftAt set is in its grace period.
 	LeftAt uint64 `json:"leftAt,omitempty"`
+	// LeftOn is the node that held the user's last socket while the user
+	// is in its grace period: the node whose timer ends it, and whose
+	// TypeNodeDown ends it at once. "" while the user has a socket, and on
+	// a single-node server.
+	LeftOn string `json:"leftOn,omitempty"`
 }
 
-// Session is one socket's connection status, as the seed's chatSlice holds it.
+// Session is one socket's connection status, as the seed's chatSlice holds
+// it, and the node that holds the socket.
 type Session struct {
-	ID                       string `json:"id"`
-	UserID                   string `json:"userId,omitempty"`
-	Username                 string `json:"username,omitempty"`
-	IsEstablishingConnection bool   `json:"isEstablishingConnection"`
-	IsConnected              bool   `json:"isConnected"`
+	// ID is the socket's id, as in actions.Action.Session.
+	ID string `json:"id"`
+	// UserID is the id the socket got when it connected.
+	UserID string `json:"userId,omitempty"`
+	// Username is the name the socket connected with.
+	Username string `json:"username,omitempty"`
+	// IsEstablishingConnection is set from the socket's open until it
+	// connects.
+	IsEstablishingConnection bool `json:"isEstablishingConnection"`
+	// IsConnected is set once the socket has connected.
+	IsConnected bool `json:"isConnected"`
+	// Node is the cluster node that holds the socket (actions.Open); ""
+	// on a single-node server.
+	Node string `json:"node,omitempty"`
 }
 
 func newRoom(name string) *Room {
