@@ -102,5 +102,11 @@ func summarize(ev *zerolog.Event, payload any) {
 		ev.Str("username", p.Username).Int("msg_len", len(p.Message))
 	case actions.Expire:
 		ev.Uint64("since", p.Since)
+	case actions.Open:
+		if p.Node != "" {
+			ev.Str("node", p.Node)
+		}
+	case actions.NodeDown:
+		ev.Str("node", p.Node)
 	}
 }

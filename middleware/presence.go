@@ -75,12 +75,15 @@ func (p *Presence) Middleware() store.Middleware {
 // Resume starts a grace timer for every user the current state shows in
 // its grace period: after a restart, the timers of the previous run are
 // gone, but their users must still leave. Call it once the store has
-// recovered and applied actions.TypeServerStart.
-func (p *Presence) Resume() {
+// recovered and applied actions.TypeServerStart. In a cluster, each node
+// resumes only the grace periods its own sockets started (node is its id;
+// "" on a single server, whose sockets have no node): the others' are
+// their nodes' to end, or node/down's when a node is gone.
+func (p *Presence) Resume(node string) {
 	s := p.store.GetState()
 	for _, name := range s.RoomNames() {
 		for _, pr := range s.Room(name).Presences() {
-			if pr.Sockets == 0 && pr.LeftAt != 0 {
+			if pr.Sockets == 0 && pr.LeftAt != 0 && pr.LeftOn == node {
 				p.start(presenceKey{name, pr.User.ID}, pr.LeftAt)
 			}
 		}

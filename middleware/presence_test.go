@@ -113,7 +113,7 @@ func TestPresenceResumeAfterRestart(t *testing.T) {
 	if err := s.Dispatch(context.Background(), &actions.Action{Type: actions.TypeServerStart}); err != nil {
 		t.Fatal(err)
 	}
-	p.Resume()
+	p.Resume("")
 	if !waitUntil(t, 2*time.Second, func() bool { return !listed(s, "ann") && !listed(s, "bob") }) {
 		t.Fatalf("after a restart: ann listed %v, bob listed %v; want both gone after the grace", listed(s, "ann"), listed(s, "bob"))
 	}

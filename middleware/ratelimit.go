@@ -29,7 +29,7 @@ type RateLimitOptions struct {
 	AddressBurst int
 	// Types are the action types that count. Defaults to TypeWriteMessage
 	// and TypeConnect. Opening and closing sessions cannot count (a close
-	// must always be recorded), nor can TypeServerStart.
+	// must always be recorded), nor can TypeServerStart or TypeNodeDown.
 	Types []string
 	// A refusal that makes one socket's refusals more than AbuseLimit
 	// within AbuseWindow carries Close 1008. Default to 10 within 10s.
@@ -169,7 +169,7 @@ func newRateLimiter(o RateLimitOptions) (*rateLimiter, error) {
 	}
 	l := &rateLimiter{o: o, counted: map[string]bool{}, sessions: map[string]*bucket{}, addrs: map[string]*bucket{}}
 	for _, t := range o.Types {
-		if t == actions.TypeOpenSession || t == actions.TypeCloseSession || t == actions.TypeServerStart {
+		if t == actions.TypeOpenSession || t == actions.TypeCloseSession || t == actions.TypeServerStart || t == actions.TypeNodeDown {
 			return nil, fmt.Errorf("middleware.RateLimit: %s cannot be limited", t)
 		}
 		l.counted[t] = true

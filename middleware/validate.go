@@ -55,7 +55,13 @@ func Validate(limits Limits) store.Middleware {
 }
 
 func (l Limits) check(a *actions.Action) *actions.Error {
-	if a.Type == actions.TypeServerStart {
+	switch a.Type {
+	case actions.TypeServerStart:
+		return nil
+	case actions.TypeNodeDown:
+		if p, _ := a.Payload.(actions.NodeDown); p.Node == "" {
+			return actions.Errorf(actions.CodeMissingField, "node/down needs the id of the node")
+		}
 		return nil
 	}
 	if !actions.ValidRoom(a.Room) {

@@ -46,6 +46,8 @@ func TestValidate(t *testing.T) {
 		{"bad room", &actions.Action{Type: actions.TypeOpenSession, Room: "a b"}, actions.CodeInvalidRoom, ""},
 		{"empty room", &actions.Action{Type: actions.TypeOpenSession}, actions.CodeInvalidRoom, ""},
 		{"server start needs no room", &actions.Action{Type: actions.TypeServerStart}, "", ""},
+		{"node down needs no room", &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: "n1"}}, "", ""},
+		{"node down needs a node", &actions.Action{Type: actions.TypeNodeDown}, actions.CodeMissingField, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,46 +139,74 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 // onChange runs in the store's apply loop for every applied action. It
-// derives the room's events from the difference between the two states,
-// encodes each once per dialect, and queues the same bytes on every socket.
+// derives each touched room's events from the difference between the two
+// states, encodes each once per dialect, and queues the same bytes on
+// every socket.
 func (h *Hub) onChange(c store.Change[chat.State]) {
-	d := chat.Diff(c.Prev, c.Next, c.Action)
-	if d.Empty() {
+	if c.Action.Room != "" {
+		if d := chat.Diff(c.Prev, c.Next, c.Action); !d.Empty() {
+			h.roomChanged(c, []chat.RoomDiff{d})
+		}
 		return
 	}
-	feed := h.rooms[c.Action.Room]
+	// An action of every room (server/start, node/down): its steps come
+	// room by room, each room's adjacent.
+	steps := chat.Diffs(c.Prev, c.Next, c.Action)
+	for i := 0; i < len(steps); {
+		j := i + 1
+		for j < len(steps) && steps[j].Next.Name() == steps[i].Next.Name() {
+			j++
+		}
+		h.roomChanged(c, steps[i:j])
+		i = j
+	}
+}
+
+// roomChanged sends one room's change: steps, applied in order, lead from
+// the room before the action to the room after it (one step for an action
+// of the room itself). v1 gets events per step; v2 one patch of every
+// step's operations.
+func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
+	name := steps[0].Next.Name()
+	feed := h.rooms[name]
 	if feed == nil {
-		feed = newRoomFeed(d.Prev, c.Seq-1, h.cfg.ResumeWindow, h.cfg.ResumeBytes)
-		h.rooms[c.Action.Room] = feed
+		feed = newRoomFeed(steps[0].Prev, c.Seq-1, h.cfg.ResumeWindow, h.cfg.ResumeBytes)
+		h.rooms[name] = feed
 	}
-	encoded := make([][]byte, len(d.Appended))
-	for i, m := range d.Appended {
-		encoded[i] = actions.EncodeMessage(m)
+	var ops [][]byte
+	encoded := make([][][]byte, len(steps))
+	for i, d := range steps {
+		encoded[i] = make([][]byte, len(d.Appended))
+		for j, m := range d.Appended {
+			encoded[i][j] = actions.EncodeMessage(m)
+		}
+		ops = append(ops, patchOps(d, encoded[i])...)
 	}
-	ops := patchOps(d, encoded)
 	feed.remember(c.Seq, ops)
 
-	if d.Left != nil {
-		feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
-	}
-	if d.Dropped > 0 {
-		feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
-		feed.v1messages = feed.v1messages[min(d.Dropped, len(feed.v1messages)):]
-	}
 	except := ""
-	if d.Connected != nil {
-		except = d.Connected.ID
-		h.connected(feed, c, d)
-	}
-	if d.Closed != nil {
-		delete(feed.v1, d.Closed.ID)
-		delete(feed.v2, d.Closed.ID)
-	}
-	for i, m := range encoded {
-		feed.messages = append(feed.messages, m)
-		feed.v1messages = append(feed.v1messages, actions.EncodeMessageV1(d.Appended[i]))
-		if len(feed.v1) > 0 {
-			feed.broadcastV1(actions.EncodeMessageWritten(feed.v1messages), "")
+	for i, d := range steps {
+		if d.Left != nil {
+			feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
+		}
+		if d.Dropped > 0 {
+			feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
+			feed.v1messages = feed.v1messages[min(d.Dropped, len(feed.v1messages)):]
+		}
+		if d.Connected != nil {
+			except = d.Connected.ID
+			h.connected(feed, c, d)
+		}
+		if d.Closed != nil {
+			delete(feed.v1, d.Closed.ID)
+			delete(feed.v2, d.Closed.ID)
+		}
+		for j, m := range encoded[i] {
+			feed.messages = append(feed.messages, m)
+			feed.v1messages = append(feed.v1messages, actions.EncodeMessageV1(d.Appended[j]))
+			if len(feed.v1) > 0 {
+				feed.broadcastV1(actions.EncodeMessageWritten(feed.v1messages), "")
+			}
 		}
 	}
 	if len(ops) > 0 {

@@ -58,8 +58,11 @@ func NewReducer(opts Options) store.Reducer[State] {
 // actions.Connect), connects it, and records the id's presence and token.
 func connectIdentity(s State, r *Room, a *actions.Action) State {
 	c, _ := a.Payload.(actions.Connect)
-	sess, _ := r.sessions.Get(a.Session)
-	if sess.IsConnected || a.User == "" {
+	// A socket connects once, after it was opened: a connect for a socket
+	// the state does not hold (closed meanwhile, or removed with its node)
+	// changes nothing.
+	sess, opened := r.sessions.Get(a.Session)
+	if !opened || sess.IsConnected || a.User == "" {
 		return s
 	}
 	user := a.User

@@ -66,6 +66,11 @@ func TestReducer(t *testing.T) {
 			want: want{sessions: map[string]chat.Session{"s1": {ID: "s1", IsEstablishingConnection: true}}},
 		},
 		{
+			name: "a socket that was never opened (or was removed) cannot connect",
+			acts: []*actions.Action{open("r", "s1"), connect("r", "s2", "1", "ann")},
+			want: want{sessions: map[string]chat.Session{"s1": {ID: "s1", IsEstablishingConnection: true}}},
+		},
+		{
 			name: "connecting enters the user list and connects the socket",
 			acts: []*actions.Action{open("r", "s1"), connect("r", "s1", "1", "ann")},
 			want: want{users: []actions.User{ann},
