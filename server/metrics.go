@@ -160,7 +160,22 @@ func (m *metrics) log(l store.Log) store.Log {
 	if m == nil {
 		return l
 	}
-	return timedLog{Log: l, m: m}
+	t := timedLog{Log: l, m: m}
+	if f, ok := l.(store.Follower); ok {
+		return timedFollower{timedLog: t, follow: f.Follow}
+	}
+	return t
+}
+
+// timedFollower is a timedLog that keeps the Follower's Follow, so that a
+// store on it still runs in follow mode.
+type timedFollower struct {
+	timedLog
+	follow func(ctx context.Context, from uint64, fn func(*actions.Action) error) error
+}
+
+func (l timedFollower) Follow(ctx context.Context, from uint64, fn func(*actions.Action) error) error {
+	return l.follow(ctx, from, fn)
 }
 
 // snapshots returns s with its saves timed and failures counted.

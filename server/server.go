@@ -12,6 +12,7 @@ import (
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
+	storenats "github.com/statecast/statecast/store/nats"
 	"github.com/statecast/statecast/transport"
 )
 
@@ -53,6 +54,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's log lines. Defaults to none.
 	Logger zerolog.Logger
+	// Cluster, when its NATS URLs are set, makes the server a node of a
+	// cluster whose action log is a NATS JetStream stream; Data, Fsync,
+	// SnapshotEvery and Prune are then unused.
+	Cluster Cluster
 	// LoggerOptions configure the Logger middleware's line per action:
 	// sampling at high rates, fields of your own. Defaults to a line for
 	// every action (at debug level for applied ones).
@@ -69,6 +74,7 @@ type Server struct {
 	limiter  store.Middleware
 	auth     store.Middleware
 	web      *transport.Server
+	leases   *leases // in a cluster
 }
 
 // New recovers the state from cfg.Data, installs the built-in middleware
@@ -91,7 +97,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	m := newMetrics(cfg.DisableMetrics)
-	st, err := openStore(ctx, cfg, m)
+	var (
+		st   *store.Store[chat.State]
+		nlog *storenats.Log
+	)
+	if cfg.Cluster.enabled() {
+		cfg.Cluster = cfg.Cluster.withDefaults()
+		cfg.Transport.Node = cfg.Cluster.Node
+		st, nlog, err = openClusterStore(ctx, cfg, m)
+	} else {
+		st, err = openStore(ctx, cfg, m)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -100,18 +116,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.limiter = limiter
 	s.metrics = m
 	st.Use(s.builtins()...)
-	// Sockets of an earlier run are gone: close them in the state, and
-	// restart the grace timers of every user left without a socket.
-	err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})
+	if !cfg.Cluster.enabled() {
+		// Sockets of an earlier run are gone: close them in the state, and
+		// restart the grace timers of every user left without a socket. (A
+		// node of a cluster has a new id each run: the others close the
+		// sockets of its previous run once that run's lease is over.)
+		err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})
+	}
 	if err == nil {
 		s.web, err = transport.NewServer(m.transport(cfg.Transport), st, log)
+	}
+	if err == nil && nlog != nil {
+		err = s.joinCluster(nlog)
 	}
 	if err != nil {
 		s.close()
 		return nil, err
 	}
 	m.watch(s.web)
-	s.presence.Resume()
+	s.presence.Resume(cfg.Transport.Node)
 	return s, nil
 }
 
@@ -175,6 +198,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) close() error {
+	if s.leases != nil {
+		s.leases.close()
+	}
 	s.presence.Close()
 	return s.store.Close()
 }

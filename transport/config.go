@@ -48,6 +48,10 @@ type Config struct {
 	Observer Observer
 	// Metrics, when set, is served at GET /metrics. Defaults to none.
 	Metrics http.Handler
+	// Node is this server's id in a cluster: the sockets it opens carry it
+	// in the state (actions.Open), so that the others can close them when
+	// this node is gone. Empty on a single server.
+	Node string
 }
 
 func (c Config) withDefaults() Config {

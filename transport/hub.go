@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/store"
@@ -135,6 +136,20 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		}
 		<-done
 		return ctx.Err()
+	}
+}
+
+// Disconnect closes every socket with code and reason, after the frames
+// already queued for it; unlike Shutdown, new sockets are still accepted.
+func (h *Hub) Disconnect(code websocket.StatusCode, reason string) {
+	h.mu.Lock()
+	open := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		open = append(open, s)
+	}
+	h.mu.Unlock()
+	for _, s := range open {
+		s.closeWith(code, reason)
 	}
 }
 

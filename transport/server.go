@@ -47,6 +47,10 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 	return srv, nil
 }
 
+// Disconnect closes every open socket with code and reason (see
+// Hub.Disconnect); the server goes on accepting new ones.
+func (s *Server) Disconnect(code websocket.StatusCode, reason string) { s.hub.Disconnect(code, reason) }
+
 // Handler returns the HTTP routes: /chat, /chat/{room}, the page at /,
 // /healthz (the process serves HTTP), /readyz (the state is recovered
 // and sockets are accepted: 200, else 503) and, when Config.Metrics is set,

@@ -85,7 +85,11 @@ func (s *session) serve() {
 	s.pingTimer = time.AfterFunc(s.cfg.PingInterval, s.ping)
 	s.mu.Unlock()
 
-	if err := s.dispatch(actions.TypeOpenSession, nil); err == nil {
+	var open any // a single server's sockets have no node: nothing to log
+	if s.cfg.Node != "" {
+		open = actions.Open{Node: s.cfg.Node}
+	}
+	if err := s.dispatch(actions.TypeOpenSession, open); err == nil {
 		s.readLoop()
 	} else {
 		s.closeWith(closeTryAgain, "server unavailable")

@@ -42,6 +42,7 @@ type serveConfig struct {
 	auth           middleware.AuthOptions
 	authSecret     string
 	authSecretFile string
+	cluster        server.Cluster
 }
 
 func parseServe(args, env []string) (serveConfig, error) {
@@ -70,6 +71,11 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.StringVar(&c.authSecretFile, "auth-secret-file", "", "read the -auth-secret from this `file` (trailing newlines dropped) (STATECAST_AUTH_SECRET_FILE)")
 	fs.StringVar(&c.auth.Issuer, "auth-issuer", "", "with authentication, tokens must have this iss (STATECAST_AUTH_ISSUER)")
 	fs.StringVar(&c.auth.Audience, "auth-audience", "", "with authentication, tokens must have this aud (STATECAST_AUTH_AUDIENCE)")
+	fs.StringVar(&c.cluster.NATS, "nats", "", "join a cluster: the NATS servers, comma-separated `URLs`, whose JetStream stream holds the action log (-data is then unused) (STATECAST_NATS)")
+	fs.StringVar(&c.cluster.Stream, "nats-stream", "statecast", "with -nats, the JetStream stream of the action log (STATECAST_NATS_STREAM)")
+	fs.IntVar(&c.cluster.Replicas, "nats-replicas", 1, "with -nats, the stream's replicas when this node creates it: 3 on a cluster of three NATS servers (STATECAST_NATS_REPLICAS)")
+	fs.StringVar(&c.cluster.Node, "node", "", "with -nats, this node's `id`; default: a fresh UUID each start (STATECAST_NODE)")
+	fs.DurationVar(&c.cluster.Lease, "lease", server.DefaultLease, "with -nats, how long a node may stay silent before the others close its sockets (STATECAST_LEASE)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.IntVar(&c.logSample, "log-sample", 0, "at debug level, log at most `N` applied actions per second; rejections and errors are always logged; 0 logs every action (STATECAST_LOG_SAMPLE)")
@@ -116,6 +122,10 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, fmt.Errorf("-ping-interval must be positive")
 	case c.transport.PingTimeout <= 0:
 		return c, fmt.Errorf("-ping-timeout must be positive")
+	case c.cluster.Lease < 100*time.Millisecond:
+		return c, fmt.Errorf("-lease must be at least 100ms")
+	case c.cluster.Replicas < 1 || c.cluster.Replicas > 5:
+		return c, fmt.Errorf("-nats-replicas must be 1 to 5")
 	}
 	c.rateLimit.PerSession, c.rateLimit.PerAddress = perSecond(c.rate), perSecond(c.ratePerAddress)
 	return c, c.transport.Validate()
@@ -203,6 +213,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		ShutdownTimeout: c.shutdownWithin,
 		Logger:          log,
 		LoggerOptions:   middleware.LoggerOptions{Sample: c.logSample},
+		Cluster:         c.cluster,
 	})
 	if err != nil {
 		return err
