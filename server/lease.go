@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
+)
+
+// leases keeps a cluster's view of which nodes are alive. Every node
+// publishes a heartbeat on NATS every quarter of the lease; a node whose
+// sessions the state holds and from which no heartbeat came for a whole
+// lease is gone, and this node dispatches node/down for it. Several
+// survivors may do so at once: the reducer applies the first and ignores
+// the rest, so the node's users are announced disconnected once.
+type leases struct {
+	conn    *natsgo.Conn
+	subject string // heartbeats go to subject + node
+	self    string
+	lease   time.Duration
+	store   *store.Store[chat.State]
+	log     zerolog.Logger
+
+	mu      sync.Mutex
+	started time.Time
+	seen    map[string]time.Time // newest heartbeat per node
+	downAt  map[string]time.Time // when this node last dispatched node/down for it
+
+	sub    *natsgo.Subscription
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startLeases starts heartbeats for self and the watch over the others.
+func startLeases(conn *natsgo.Conn, subject, self string, lease time.Duration, st *store.Store[chat.State], log zerolog.Logger) (*leases, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &leases{
+		conn: conn, subject: subject + ".", self: self, lease: lease, store: st, log: log,
+		started: time.Now(), seen: map[string]time.Time{}, downAt: map[string]time.Time{}, cancel: cancel,
+	}
+	sub, err := conn.Subscribe(l.subject+"*", func(m *natsgo.Msg) {
+		node := m.Subject[len(l.subject):]
+		l.mu.Lock()
+		l.seen[node] = time.Now()
+		l.mu.Unlock()
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	l.sub = sub
+	l.beat()
+	l.wg.Add(1)
+	go l.run(ctx)
+	return l, nil
+}
+
+func (l *leases) run(ctx context.Context) {
+	defer l.wg.Done()
+	tick := time.NewTicker(l.lease / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			l.beat()
+			for _, node := range l.expired(time.Now()) {
+				l.wg.Add(1)
+				go l.dispatchDown(ctx, node)
+			}
+		}
+	}
+}
+
+// beat publishes this node's heartbeat. A lost connection buffers it or
+// drops it; either way the others stop hearing this node.
+func (l *leases) beat() {
+	if err := l.conn.Publish(l.subject+l.self, nil); err != nil {
+		l.log.Debug().Err(err).Msg("heartbeat not sent")
+	}
+}
+
+// expired returns the nodes that the state holds sessions or grace
+// periods of and whose lease ran out, each at most once per lease.
+func (l *leases) expired(now time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, node := range l.store.GetState().Nodes() {
+		if node == l.self {
+			continue
+		}
+		last, ok := l.seen[node]
+		if !ok {
+			last = l.started // a node this one never heard of gets a lease from now
+		}
+		if now.Sub(last) < l.lease || now.Sub(l.downAt[node]) < l.lease {
+			continue
+		}
+		l.downAt[node] = now
+		out = append(out, node)
+	}
+	return out
+}
+
+func (l *leases) dispatchDown(ctx context.Context, node string) {
+	defer l.wg.Done()
+	ctx, cancel := context.WithTimeout(ctx, l.lease)
+	defer cancel()
+	err := l.store.Dispatch(ctx, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: node}})
+	if err != nil {
+		l.log.Warn().Err(err).Str("node", node).Msg("could not record a node whose lease ran out; will try again")
+		l.mu.Lock()
+		delete(l.downAt, node)
+		l.mu.Unlock()
+		return
+	}
+	l.log.Warn().Str("node", node).Dur("lease", l.lease).Msg("node gone: its lease ran out; its sockets are closed")
+}
+
+// close stops the heartbeats and the watch.
+func (l *leases) close() {
+	l.cancel()
+	l.sub.Unsubscribe()
+	l.wg.Wait()
+}
