@@ -16,6 +16,11 @@ import (
 // at once; a larger batch goes out in a pipeline of that depth.
 const publishWindow = 1024
 
+// noRetry turns off the client library's own retries of a publish that
+// found no responder: they run on timers of their own, one per message,
+// and could put the actions of a batch out of order. Append retries.
+var noRetry = jetstream.WithRetryAttempts(0)
+
 // Retry backoff of Append: the pause before the first retry, doubling up
 // to the maximum.
 const (
@@ -47,10 +52,13 @@ const (
 // window) appends each action at most once. The Log keeps working after
 // an error.
 //
-// The seqs of a batch increase in batch order except in one case: an
-// action lost in a failover while a later action of the same batch got
-// through is appended, when retried, after that later one. Append then
-// still returns nil, with each action's true seq, and logs a warning.
+// The first round of publishes is pipelined; retries go one at a time,
+// each after the one before is acknowledged. So the seqs of a batch
+// increase in batch order except in one case: an action whose publish
+// failed (no responder, or no ack in time) while a later action of the same
+// round got through, as can happen at the moment a stream leader changes,
+// is appended, when retried, after that later one. Append then still
+// returns nil, with each action's true seq, and logs a warning.
 //
 // An action that cannot be encoded (a payload type not registered) fails
 // the batch before anything is published.
@@ -114,7 +122,14 @@ func (l *Log) publish(ctx context.Context, msgs []*natsgo.Msg) ([]uint64, error)
 	}
 	pause := retryPauseMin
 	for attempt := 1; ; attempt++ {
-		failed, lastErr, err := l.publishRound(ctx, msgs, todo, seqs)
+		// The first round is pipelined; the retries go one at a time, each
+		// after the one before is acknowledged, so that they cannot
+		// overtake each other.
+		window := publishWindow
+		if attempt > 1 {
+			window = 1
+		}
+		failed, lastErr, err := l.publishRound(ctx, msgs, todo, seqs, window)
 		if err != nil {
 			return nil, err
 		}
@@ -140,16 +155,16 @@ func (l *Log) publish(ctx context.Context, msgs []*natsgo.Msg) ([]uint64, error)
 }
 
 // publishRound publishes msgs[i] for every i of todo, in order, with at
-// most publishWindow acks awaited at once, and waits for every ack. It sets
+// most window acks awaited at once, and waits for every ack. It sets
 // seqs[i] for each acknowledged one and returns the others, with the last
 // error seen for them; err is a reason to stop retrying (ctx ended, the Log
 // closed, a permanent error).
-func (l *Log) publishRound(ctx context.Context, msgs []*natsgo.Msg, todo []int, seqs []uint64) (failed []int, lastErr, err error) {
+func (l *Log) publishRound(ctx context.Context, msgs []*natsgo.Msg, todo []int, seqs []uint64, window int) (failed []int, lastErr, err error) {
 	type pending struct {
 		i int
 		f jetstream.PubAckFuture
 	}
-	queue := make([]pending, 0, min(len(todo), publishWindow))
+	queue := make([]pending, 0, min(len(todo), window))
 	// await waits for the oldest pending publish.
 	await := func() error {
 		p := queue[0]
@@ -176,12 +191,12 @@ func (l *Log) publishRound(ctx context.Context, msgs []*natsgo.Msg, todo []int, 
 		return nil
 	}
 	for _, i := range todo {
-		if len(queue) == publishWindow {
+		if len(queue) == window {
 			if err := await(); err != nil {
 				return nil, nil, err
 			}
 		}
-		f, perr := l.js.PublishMsgAsync(msgs[i])
+		f, perr := l.js.PublishMsgAsync(msgs[i], noRetry)
 		if perr != nil {
 			if l.closed.Load() {
 				return nil, nil, ErrClosed

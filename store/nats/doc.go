@@ -72,10 +72,14 @@
 // does not refuse later Appends after such an error.
 //
 // Within a batch, seqs increase in batch order, except when a failover
-// drops one action while a later one of the same batch gets through: the
-// retried action lands after it. Append still returns nil and sets each
-// action's true seq (it logs a warning). Every Follow still delivers one
-// order, the stream's.
+// drops one action while a later one of the same batch gets through (the
+// batch is published pipelined): the retried action lands after it.
+// Append still returns nil and sets each action's true seq (it logs a
+// warning). Every Follow still delivers one order, the stream's. Retries
+// go one at a time, so they never overtake each other. Only NATS's atomic
+// batch publish would close this gap; it is not used, as it refuses a
+// whole batch that holds an action already stored, which is what a retry
+// after a lost acknowledgement sends.
 //
 // LastSeq and FirstSeq ask the stream for its state on every call (one
 // request each); without a context, they are bounded by

@@ -19,12 +19,14 @@ import (
 // ErrClosed is returned by the methods of a closed Log.
 var ErrClosed = errors.New("nats: log closed")
 
-// Format is the value of the stream metadata key FormatKey on a stream
-// that Open created: the encoding of the message bodies (see the package
-// documentation). Open refuses a stream that names another format.
+// The stream metadata that names the encoding of the message bodies (see
+// the package documentation). Open sets it on a stream it creates and
+// refuses a stream that names another format.
 const (
+	// FormatKey is the stream metadata key.
 	FormatKey = "statecast_format"
-	Format    = "actions-binary-1"
+	// Format is its value for bodies in the form of actions.AppendBinary.
+	Format = "actions-binary-1"
 )
 
 // closeWait bounds how long Close waits for running Reads and Follows to

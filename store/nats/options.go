@@ -12,14 +12,24 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultStream         = "statecast"
-	DefaultName           = "statecast"
+	// DefaultStream is the default Options.Stream.
+	DefaultStream = "statecast"
+	// DefaultName is the default Options.Name.
+	DefaultName = "statecast"
+	// DefaultConnectTimeout is the default Options.ConnectTimeout.
 	DefaultConnectTimeout = 5 * time.Second
+	// DefaultRequestTimeout is the default Options.RequestTimeout.
 	DefaultRequestTimeout = 5 * time.Second
-	DefaultAckTimeout     = 2 * time.Second
-	DefaultRetryTimeout   = 15 * time.Second
-	DefaultDuplicates     = 2 * time.Minute
-	DefaultReconnectWait  = 250 * time.Millisecond
+	// DefaultAckTimeout is the default Options.AckTimeout.
+	DefaultAckTimeout = 2 * time.Second
+	// DefaultRetryTimeout is the default Options.RetryTimeout: longer than
+	// a NATS leader election after a crash (4 to 9 seconds) plus a
+	// reconnect.
+	DefaultRetryTimeout = 15 * time.Second
+	// DefaultDuplicates is the default Options.Duplicates.
+	DefaultDuplicates = 2 * time.Minute
+	// DefaultReconnectWait is the default Options.ReconnectWait.
+	DefaultReconnectWait = 250 * time.Millisecond
 )
 
 // Options configure Open. The zero value connects to a NATS server on

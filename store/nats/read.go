@@ -52,21 +52,62 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(a *actions.Action) 
 		return ErrClosed
 	}
 	defer l.readers.Done()
-	rctx, cancel := l.requestContext(ctx)
-	info, err := l.stream.Info(rctx)
-	cancel()
+	ctx, cancel := l.readerContext(ctx)
+	defer cancel()
+	info, err := l.info(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("nats: reading stream %s: %w", l.opts.Stream, err)
+		return l.readerErr(ctx, err)
 	}
-	l.learn(info.State)
-	until := info.State.LastSeq
+	// At least what this Log appended, should the stream's answer lag.
+	until := max(info.State.LastSeq, l.last.Load())
 	if from > until || until == 0 {
 		return nil
 	}
 	return l.consume(ctx, max(from, 1), until, fn)
+}
+
+// info returns the stream's info, asking again after failures (a leader
+// election, a lost connection) until RetryTimeout.
+func (l *Log) info(ctx context.Context) (*jetstream.StreamInfo, error) {
+	deadline := time.Now().Add(l.opts.RetryTimeout)
+	pause := retryPauseMin
+	for {
+		rctx, cancel := l.requestContext(ctx)
+		info, err := l.stream.Info(rctx)
+		cancel()
+		if err == nil {
+			l.learn(info.State)
+			return info, nil
+		}
+		if ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return nil, fmt.Errorf("nats: stream info of %s: %w", l.opts.Stream, err)
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+		}
+		pause = min(2*pause, retryPauseMax)
+	}
+}
+
+// readerContext returns a context that ends with ctx or when the Log is
+// closed (its cause then is ErrClosed).
+func (l *Log) readerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(l.ctx, func() { cancel(ErrClosed) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// readerErr returns the error a reader reports for err: ErrClosed if the
+// Log was closed, ctx.Err() if ctx (from readerContext) ended, else err.
+func (l *Log) readerErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), ErrClosed) {
+			return ErrClosed
+		}
+		return ctx.Err()
+	}
+	return err
 }
 
 // Follow calls fn for every record with seq >= from, in seq order: those in
@@ -82,6 +123,8 @@ func (l *Log) Follow(ctx context.Context, from uint64, fn func(a *actions.Action
 		return ErrClosed
 	}
 	defer l.readers.Done()
+	ctx, cancel := l.readerContext(ctx)
+	defer cancel()
 	return l.consume(ctx, max(from, 1), 0, fn)
 }
 
@@ -92,14 +135,9 @@ func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
 
 // consume delivers the records from seq next on, up to seq until (0: for
-// ever), starting a new consumer after each retryable failure.
+// ever), starting a new consumer after each retryable failure. ctx comes
+// from readerContext.
 func (l *Log) consume(ctx context.Context, next, until uint64, fn func(*actions.Action) error) error {
-	// Close ends the reader as ctx would.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(l.ctx, func() { cancel(ErrClosed) })
-	defer stop()
-
 	pause := restartPauseMin
 	for {
 		before := next
@@ -107,15 +145,15 @@ func (l *Log) consume(ctx context.Context, next, until uint64, fn func(*actions.
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			if errors.Is(context.Cause(ctx), ErrClosed) {
-				return ErrClosed
-			}
-			return ctx.Err()
-		}
 		var r retryable
 		if !errors.As(err, &r) {
-			return err
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return l.readerErr(ctx, err)
+			}
+			return err // fn's, or a record that does not decode
+		}
+		if ctx.Err() != nil {
+			return l.readerErr(ctx, err)
 		}
 		if next > before {
 			pause = restartPauseMin // progress since the last failure
@@ -125,7 +163,7 @@ func (l *Log) consume(ctx context.Context, next, until uint64, fn func(*actions.
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			continue // reported at the top of the loop
+			return l.readerErr(ctx, ctx.Err())
 		}
 		pause = min(2*pause, restartPauseMax)
 	}
