@@ -10,26 +10,37 @@ import (
 	"github.com/statecast/statecast/store/nats/natstest"
 )
 
-// BenchmarkAppend appends batches to a stream on one embedded server that
-// fsyncs every write (SyncAlways), and reports actions per second.
+// BenchmarkAppend appends batches to a stream on one embedded server, and
+// to an R3 stream on three clustered embedded servers (all on this
+// machine), every server fsyncing every write (SyncAlways), and reports
+// actions per second.
 func BenchmarkAppend(b *testing.B) {
-	c := natstest.StartServer(b)
-	for _, size := range []int{1, 64} {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			l := open(b, c, nats.Options{Stream: newStream()})
-			ctx := context.Background()
-			batches := make([][]*actions.Action, b.N)
-			for i := range batches {
-				batches[i] = batch("a", i*size, size)
+	for _, servers := range []int{1, 3} {
+		b.Run(fmt.Sprintf("servers=%d", servers), func(b *testing.B) {
+			var c *natstest.Cluster
+			if servers == 1 {
+				c = natstest.StartServer(b)
+			} else {
+				c = natstest.StartCluster(b, servers)
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				if err := l.Append(ctx, batches[i]); err != nil {
-					b.Fatal(err)
-				}
+			for _, size := range []int{1, 64} {
+				b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+					l := open(b, c, nats.Options{Stream: newStream(), Replicas: servers})
+					ctx := context.Background()
+					batches := make([][]*actions.Action, b.N)
+					for i := range batches {
+						batches[i] = batch("a", i*size, size)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := range b.N {
+						if err := l.Append(ctx, batches[i]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "actions/s")
+				})
 			}
-			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "actions/s")
 		})
 	}
 }
