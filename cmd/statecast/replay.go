@@ -15,15 +15,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
+	storenats "github.com/statecast/statecast/store/nats"
 )
 
 // replayConfig is everything `statecast replay` can be told.
 type replayConfig struct {
 	data      string
+	nats      string // the NATS servers of a cluster; "" reads -data
+	stream    string
 	history   int
 	untilSeq  uint64
 	untilTime time.Time
@@ -42,13 +46,17 @@ Rebuilds the chat state from the action log in the data directory and prints
 it, or the actions that led to it: with -diff, -type or -user it lists the
 selected actions (up to -until or -until-time) instead of the state. It opens
 the directory read-only, so it is safe to run against a live server's data
-(it sees the log as it was when it started).
+(it sees the log as it was when it started). With -nats it reads a cluster's
+log, the JetStream stream -nats-stream, the same way: it only reads (it never
+creates the stream), and sees the stream as it was when it started.
 
   statecast replay                        the state after the last action
   statecast replay -until 1200 -room chat the room as it was after seq 1200
   statecast replay -diff -user 17         what each of user 17's actions changed
   statecast replay -type message/write -format json | jq .payload.Message
   statecast replay -verify                rebuild from the log alone and compare with every snapshot
+  statecast replay -nats nats://10.0.0.1:4222,nats://10.0.0.2:4222 -diff -room chat
+                                          what changed in room chat, read from a cluster's stream
 
 flags:`
 
@@ -62,7 +70,9 @@ func parseReplay(args, env []string, errOut io.Writer) (replayConfig, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.data, "data", "./data", "the server's data `directory` (STATECAST_DATA)")
-	fs.IntVar(&c.history, "history", chat.DefaultHistory, "messages retained per room; must match the server's -history (STATECAST_HISTORY)")
+	fs.StringVar(&c.nats, "nats", "", "read the log of a cluster instead of -data: the NATS servers, comma-separated `URLs`, as serve's -nats (STATECAST_NATS)")
+	fs.StringVar(&c.stream, "nats-stream", storenats.DefaultStream, "with -nats, the JetStream stream of the action log (STATECAST_NATS_STREAM)")
+	fs.IntVar(&c.history, "history", chat.DefaultHistory, "messages retained per room; must match the servers' -history (STATECAST_HISTORY)")
 	fs.StringVar(&until, "until", "", "stop after this `seq`")
 	fs.StringVar(&untilTime, "until-time", "", "stop before the first action after this `time` (RFC 3339)")
 	fs.StringVar(&c.room, "room", "", "show only this room")
@@ -121,19 +131,11 @@ func replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) (e
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(c.data); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	} else if !fi.IsDir() {
-		return fmt.Errorf("data directory %s: not a directory", c.data)
-	}
-	if _, err := os.Stat(filepath.Join(c.data, "log")); err != nil {
-		return fmt.Errorf("data directory %s holds no action log (%w); is it the server's -data?", c.data, err)
-	}
-	log, err := file.Open(c.data, file.Options{ReadOnly: true})
+	src, err := openSource(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer log.Close()
+	defer src.log.Close()
 	w := bufio.NewWriterSize(out, 64<<10)
 	defer func() {
 		if ferr := w.Flush(); err == nil {
@@ -142,31 +144,36 @@ func replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) (e
 	}()
 	reduce := chat.NewReducer(chat.Options{History: c.history})
 	listing := c.diff || c.typ != "" || c.user != ""
-	total := log.LastSeq()
+	total := src.last
 	if c.untilSeq != 0 && !c.verify {
 		total = min(total, c.untilSeq)
 	}
 	bar := newProgress(c.progress, total, errOut, listing && isTerminal(out))
 	defer bar.done()
-	state, from, err := startState(log)
-	if err != nil {
-		return err
-	}
-	if from > 0 {
-		fmt.Fprintf(errOut, "statecast replay: the log before seq %d was pruned; starting from the snapshot at seq %d\n", from+1, from)
+	state, from := src.state, src.from
+	if src.note != "" {
+		fmt.Fprintln(errOut, "statecast replay: "+src.note)
 	}
 	if c.verify {
-		return verify(ctx, c.data, log, state, from, reduce, w, bar)
+		if src.file == nil {
+			fmt.Fprintln(w, "no snapshots to verify against")
+			return nil
+		}
+		return verify(ctx, c.data, src.file, state, from, reduce, w, bar)
 	}
-	if c.untilSeq != 0 && c.untilSeq < from {
-		return fmt.Errorf("-until %d: the log before seq %d was pruned; the oldest state replay can rebuild is after seq %d", c.untilSeq, from+1, from)
+	if c.untilSeq != 0 && (c.untilSeq < from || c.untilSeq == from && !src.exact) {
+		return fmt.Errorf("-until %d: %s", c.untilSeq, src.gone)
 	}
 	p := newPrinter(w, c)
-	state, seq, err := store.Fold(ctx, log, state, from, reduce, func(ch store.Change[chat.State]) error {
+	state, seq, err := store.Fold(ctx, src.log, state, from, reduce, func(ch store.Change[chat.State]) error {
 		a := ch.Action
-		if c.untilSeq != 0 && a.Seq > c.untilSeq || !c.untilTime.IsZero() && a.At.After(c.untilTime) {
-			if from > 0 && a.Seq == from+1 && c.untilSeq == 0 {
-				return fmt.Errorf("-until-time %s: the log before seq %d was pruned; the oldest state replay can rebuild is after seq %d, and it may be later", c.untilTime.Format(time.RFC3339Nano), from+1, from)
+		if a.Seq > src.last || c.untilSeq != 0 && a.Seq > c.untilSeq || !c.untilTime.IsZero() && a.At.After(c.untilTime) {
+			if from > 0 && a.Seq == from+1 && c.untilSeq == 0 && a.Seq <= src.last {
+				gone := src.gone
+				if src.exact {
+					gone += ", and it may be later"
+				}
+				return fmt.Errorf("-until-time %s: %s", c.untilTime.Format(time.RFC3339Nano), gone)
 			}
 			return errStop
 		}
@@ -186,6 +193,76 @@ func replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) (e
 		return nil
 	}
 	return p.state(state, seq)
+}
+
+// source is the log replay reads and the state it starts from.
+type source struct {
+	log  store.Log
+	file *file.Log // the same log, when it is the file log of -data
+	// last is the log's last seq when replay opened it: replay reads up to
+	// it, so that a log still written to gives the same output throughout.
+	last uint64
+	// state is the state after seq from, where the fold starts: the empty
+	// state at 0, or, when the log's first records are gone, a snapshot
+	// (exact) or, on a stream, the empty state (not exact: it lacks what
+	// the removed records did).
+	state chat.State
+	from  uint64
+	exact bool
+	// note, if any, says on standard error why replay starts after seq 0.
+	note string
+	// gone explains, in errors, why replay cannot show a state before from.
+	gone string
+}
+
+// openSource opens the log that c names: the file log of c.data,
+// read-only, or with c.nats the stream c.stream, without creating it.
+func openSource(ctx context.Context, c replayConfig) (*source, error) {
+	if c.nats != "" {
+		return openStream(ctx, c)
+	}
+	if fi, err := os.Stat(c.data); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("data directory %s: not a directory", c.data)
+	}
+	if _, err := os.Stat(filepath.Join(c.data, "log")); err != nil {
+		return nil, fmt.Errorf("data directory %s holds no action log (%w); is it the server's -data?", c.data, err)
+	}
+	log, err := file.Open(c.data, file.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	src := &source{log: log, file: log, last: log.LastSeq(), exact: true}
+	if src.state, src.from, err = startState(log); err != nil {
+		log.Close()
+		return nil, err
+	}
+	if src.from > 0 {
+		src.note = fmt.Sprintf("the log before seq %d was pruned; starting from the snapshot at seq %d", src.from+1, src.from)
+		src.gone = fmt.Sprintf("the log before seq %d was pruned; the oldest state replay can rebuild is after seq %d", src.from+1, src.from)
+	}
+	return src, nil
+}
+
+// openStream opens the JetStream stream of c for reading. A stream keeps
+// no snapshots: replay starts from its first record, seq 1 unless records
+// were removed (by limits set on the stream), which it says.
+func openStream(ctx context.Context, c replayConfig) (*source, error) {
+	log, err := storenats.Open(ctx, storenats.Options{URLs: c.nats, Stream: c.stream, NoCreate: true, Name: "statecast replay"})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("stream %s not found on %s: no action log to replay (replay never creates a stream; is -nats-stream the servers' stream?)", c.stream, c.nats)
+	}
+	if err != nil {
+		return nil, err
+	}
+	src := &source{log: log, last: log.LastSeq(), exact: true}
+	if first := log.FirstSeq(); src.last > 0 && first > 1 {
+		src.from, src.exact = first-1, false
+		src.note = fmt.Sprintf("stream %s holds no records before seq %d: they were removed, and a stream has no snapshots; replaying from seq %d on an empty state, which lacks whatever the removed actions did", c.stream, first, first)
+		src.gone = fmt.Sprintf("stream %s holds no records before seq %d (they were removed) and no snapshots: replay cannot rebuild the state before them", c.stream, first)
+	}
+	return src, nil
 }
 
 // startState returns the state replay folds the log into: the empty state
@@ -219,11 +296,13 @@ func startState(log *file.Log) (chat.State, uint64, error) {
 
 // selects reports whether an action passes the -room, -type and -user
 // filters. A connect is the user's both under the id it claimed and under
-// the id the socket got.
+// the id the socket got. An action of every room (server/start, node/down)
+// is in a room when it changed something visible there.
 func (c replayConfig) selects(ch store.Change[chat.State]) bool {
 	a := ch.Action
-	return (c.room == "" || a.Room == c.room) && (c.typ == "" || a.Type == c.typ) &&
-		(c.user == "" || a.User == c.user || granted(ch) == c.user)
+	return (c.typ == "" || a.Type == c.typ) &&
+		(c.user == "" || a.User == c.user || granted(ch) == c.user) &&
+		(c.room == "" || a.Room == c.room || everyRoom(a) && affects(ch, c.room))
 }
 
 // granted returns the id the state gave the socket of a connect: the id it

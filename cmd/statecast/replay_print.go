@@ -33,15 +33,26 @@ type actionLine struct {
 	User    string    `json:"user,omitempty"`
 	Session string    `json:"session,omitempty"`
 	ID      string    `json:"id,omitempty"`
-	Payload any       `json:"payload,omitempty"`
+	// Node is the node of a session/open in cluster mode, or the node a
+	// node/down names: the one field of their payloads, which the line
+	// then omits.
+	Node    string `json:"node,omitempty"`
+	Payload any    `json:"payload,omitempty"`
 	// Granted is the id a connect's socket got, when its claim of User was
 	// refused.
-	Granted string      `json:"granted,omitempty"`
-	Change  *changeLine `json:"change,omitempty"`
+	Granted string `json:"granted,omitempty"`
+	// Change is what an action of one room changed there, with -diff.
+	Change *changeLine `json:"change,omitempty"`
+	// Changes is what an action of every room (server/start, node/down)
+	// changed, with -diff: the steps of chat.Diffs, room by room; [] when
+	// it changed nothing visible.
+	Changes *[]changeLine `json:"changes,omitempty"`
 }
 
-// changeLine is the JSON form of what an action changed in its room.
+// changeLine is the JSON form of what an action changed in a room.
 type changeLine struct {
+	// Room is the room of a step of an action of every room.
+	Room      string            `json:"room,omitempty"`
 	Entered   *actions.User     `json:"entered,omitempty"`
 	Left      *actions.User     `json:"left,omitempty"`
 	Connected *chat.Session     `json:"connected,omitempty"`
@@ -53,12 +64,31 @@ type changeLine struct {
 func (p *printer) action(ch store.Change[chat.State]) error {
 	a := ch.Action
 	line := actionLine{Seq: a.Seq, At: a.At, Type: a.Type, Room: a.Room, User: a.User, Session: a.Session, ID: a.ID, Payload: a.Payload}
+	switch pl := a.Payload.(type) {
+	case actions.Open:
+		line.Node, line.Payload = pl.Node, nil
+	case actions.NodeDown:
+		line.Node, line.Payload = pl.Node, nil
+	}
 	if g := granted(ch); g != "" && g != a.User {
 		line.Granted = g
 	}
 	if p.c.diff {
-		d := chat.Diff(ch.Prev, ch.Next, a)
-		line.Change = &changeLine{d.Entered, d.Left, d.Connected, d.Closed, d.Appended, d.Dropped}
+		diffs := chat.Diffs(ch.Prev, ch.Next, a)
+		if everyRoom(a) {
+			steps := []changeLine{}
+			for _, d := range diffs {
+				if room := d.Next.Name(); p.c.room == "" || room == p.c.room {
+					steps = append(steps, newChangeLine(room, d))
+				}
+			}
+			line.Changes = &steps
+		} else {
+			line.Change = &changeLine{}
+			if len(diffs) > 0 {
+				*line.Change = newChangeLine("", diffs[0])
+			}
+		}
 	}
 	if p.c.format == "json" {
 		return p.json.Encode(line)
@@ -68,10 +98,40 @@ func (p *printer) action(ch store.Change[chat.State]) error {
 		refused = " (claim refused: the socket got " + line.Granted + ")"
 	}
 	fmt.Fprintf(p.w, "%8d  %s  %-16s room=%s user=%s%s%s\n", a.Seq, a.At.Format(timeColumn), a.Type, a.Room, a.User, payloadText(a.Payload), refused)
+	said := false
 	if line.Change != nil {
-		p.changeText(line.Change)
+		said = p.changeText(line.Change)
+	}
+	if line.Changes != nil {
+		for _, c := range *line.Changes {
+			said = p.changeText(&c) || said
+		}
+	}
+	if !said && p.c.diff {
+		fmt.Fprintf(p.w, "          (no visible change)\n")
 	}
 	return nil
+}
+
+// everyRoom reports whether a is an action of every room, whose changes
+// chat.Diffs gives room by room.
+func everyRoom(a *actions.Action) bool {
+	return a.Type == actions.TypeServerStart || a.Type == actions.TypeNodeDown
+}
+
+// affects reports whether a, an action of every room, changed something
+// visible in room.
+func affects(ch store.Change[chat.State], room string) bool {
+	for _, d := range chat.Diffs(ch.Prev, ch.Next, ch.Action) {
+		if d.Next.Name() == room {
+			return true
+		}
+	}
+	return false
+}
+
+func newChangeLine(room string, d chat.RoomDiff) changeLine {
+	return changeLine{room, d.Entered, d.Left, d.Connected, d.Closed, d.Appended, d.Dropped}
 }
 
 // timeColumn is RFC 3339 with all nine digits of the nanoseconds, so that
@@ -94,27 +154,40 @@ func payloadText(p any) string {
 		return fmt.Sprintf(" username=%q message=%q", p.Username, p.Message)
 	case actions.Expire:
 		return fmt.Sprintf(" since=%d", p.Since)
+	case actions.Open:
+		if p.Node == "" { // a single server's socket
+			return ""
+		}
+		return " node=" + p.Node
+	case actions.NodeDown:
+		return " node=" + p.Node
 	}
 	return fmt.Sprintf(" payload=%+v", p)
 }
 
-func (p *printer) changeText(c *changeLine) {
+// changeText writes the lines of c, each with the room when c is a step
+// of an action of every room, and reports whether it wrote any.
+func (p *printer) changeText(c *changeLine) bool {
 	said := false
+	indent := "          "
+	if c.Room != "" {
+		indent += "room " + c.Room + ": "
+	}
 	say := func(format string, args ...any) {
 		said = true
-		fmt.Fprintf(p.w, "          "+format+"\n", args...)
+		fmt.Fprintf(p.w, indent+format+"\n", args...)
 	}
 	if c.Entered != nil {
 		say("+ user %s (%s) entered the user list", c.Entered.ID, c.Entered.Username)
-	}
-	if c.Left != nil {
-		say("- user %s (%s) left the user list", c.Left.ID, c.Left.Username)
 	}
 	if c.Connected != nil {
 		say("+ socket %s connected as %s", c.Connected.ID, c.Connected.UserID)
 	}
 	if c.Closed != nil {
 		say("- socket %s of %s closed", c.Closed.ID, c.Closed.UserID)
+	}
+	if c.Left != nil {
+		say("- user %s (%s) left the user list", c.Left.ID, c.Left.Username)
 	}
 	for _, m := range c.Appended {
 		say("+ message %d %s: %q", m.Seq, m.Username, m.Message)
@@ -125,9 +198,7 @@ func (p *printer) changeText(c *changeLine) {
 	case c.Dropped > 1:
 		say("- the %d oldest messages left the window", c.Dropped)
 	}
-	if !said {
-		say("(no visible change)")
-	}
+	return said
 }
 
 // roomLine is the JSON form of one room of the final state.
