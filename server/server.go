@@ -118,10 +118,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	st.Use(s.builtins()...)
 	if !cfg.Cluster.enabled() {
 		// Sockets of an earlier run are gone: close them in the state, and
-		// restart the grace timers of every user left without a socket. (A
-		// node of a cluster has a new id each run: the others close the
-		// sockets of its previous run once that run's lease is over.)
+		// restart the grace timers of every user left without a socket.
 		err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeServerStart})
+	} else {
+		// A node of a cluster closes only its own sockets of an earlier run
+		// under the same id (-node); with a fresh id there are none, and the
+		// others close its previous run's once that run's lease is over.
+		err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: cfg.Cluster.Node}})
 	}
 	if err == nil {
 		s.web, err = transport.NewServer(m.transport(cfg.Transport), st, log)

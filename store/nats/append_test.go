@@ -3,7 +3,9 @@ package nats_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,5 +212,38 @@ func TestReconnect(t *testing.T) {
 	}
 	if err := f.end(t); !errors.Is(err, nats.ErrClosed) {
 		t.Fatalf("Follow returned %v, want ErrClosed", err)
+	}
+}
+
+// Nodes that start together on a fresh cluster all open the log: one
+// creates the stream, the others find it, whoever was slower.
+func TestOpenTogether(t *testing.T) {
+	t.Parallel()
+	c := natstest.StartCluster(t, 3)
+	stream := newStream()
+	logs := make([]*nats.Log, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range logs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			logs[i], errs[i] = nats.Open(context.Background(), nats.Options{URLs: c.URL(i), Stream: stream, Replicas: 3})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer logs[i].Close()
+	}
+	for i, l := range logs {
+		if err := l.Append(context.Background(), []*actions.Action{action(fmt.Sprintf("together-%d", i))}); err != nil {
+			t.Fatalf("node %d appends: %v", i, err)
+		}
+	}
+	if got := logs[0].LastSeq(); got != 3 {
+		t.Fatalf("LastSeq = %d after one append per node, want 3", got)
 	}
 }

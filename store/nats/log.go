@@ -121,8 +121,6 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 // openStream creates the stream or checks the existing one.
 func (l *Log) openStream(ctx context.Context) error {
 	o := l.opts
-	ctx, cancel := l.requestContext(ctx)
-	defer cancel()
 	cfg := jetstream.StreamConfig{
 		Name:        o.Stream,
 		Description: "statecast action log",
@@ -138,12 +136,18 @@ func (l *Log) openStream(ctx context.Context) error {
 		DenyPurge:   true,
 		Metadata:    map[string]string{FormatKey: Format},
 	}
-	s, err := l.js.Stream(ctx, o.Stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) && !o.NoCreate {
-		s, err = l.js.CreateStream(ctx, cfg)
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another node was faster
-			s, err = l.js.Stream(ctx, o.Stream)
+	// Nodes that start together race to create the stream, and a cluster
+	// that has just started may not answer yet: retry what may pass later,
+	// within the open deadline.
+	deadline := time.Now().Add(openRetry)
+	var s jetstream.Stream
+	var err error
+	for {
+		s, err = l.findOrCreate(ctx, cfg)
+		if err == nil || !transient(err) || time.Now().After(deadline) || l.sleep(ctx, 250*time.Millisecond) != nil {
+			break
 		}
+		l.log.Info().Err(err).Str("stream", o.Stream).Msg("nats: the stream is not ready yet; trying again")
 	}
 	if err != nil {
 		return fmt.Errorf("nats: opening stream %s: %w", o.Stream, err)
@@ -217,6 +221,44 @@ func (l *Log) check(c jetstream.StreamConfig) error {
 			Msg("nats: the existing stream keeps its number of replicas")
 	}
 	return nil
+}
+
+// openRetry bounds how long Open keeps trying a stream that does not
+// answer yet.
+const openRetry = 30 * time.Second
+
+// findOrCreate returns the stream, creating it if it does not exist and
+// Options.NoCreate is not set.
+func (l *Log) findOrCreate(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	rctx, cancel := l.requestContext(ctx)
+	defer cancel()
+	s, err := l.js.Stream(rctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && !l.opts.NoCreate {
+		s, err = l.js.CreateStream(rctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another node was faster
+			s, err = l.js.Stream(rctx, cfg.Name)
+		}
+	}
+	return s, err
+}
+
+// transient reports whether an error of a JetStream request may pass if
+// the request is sent again: no answer in time, no JetStream yet.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, natsgo.ErrTimeout) ||
+		errors.Is(err, natsgo.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+}
+
+// sleep waits for d, or until ctx ends.
+func (l *Log) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // requestContext bounds a JetStream API request by RequestTimeout, unless
