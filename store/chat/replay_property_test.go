@@ -131,7 +131,7 @@ func checkReplayProperty(t *testing.T, seed int64, seen *coverage) {
 	var codec chat.Codec
 
 	rec := &recorder{states: map[uint64][]byte{}}
-	g := &generator{rng: rng, sessions: map[string]genSession{}, tokens: map[string][]string{}}
+	g := &generator{rng: rng, sessions: map[string]genSession{}, tokens: map[string][]string{}, clientID: map[string][]string{}}
 	open := func() *store.Store[chat.State] {
 		t.Helper()
 		l, err := file.Open(dir, opts)
@@ -319,7 +319,7 @@ type generator struct {
 	rng      *rand.Rand
 	next     int                   // action and session counter
 	sessions map[string]genSession // every session ever opened, by id
-	clientID []string              // clientIds used so far, for duplicates
+	clientID map[string][]string   // clientIds used so far by user ("": by anyone), for duplicates
 	tokens   map[string][]string   // token hashes handed to each id
 	slow     atomic.Bool           // set during a burst of concurrent writes
 }
@@ -431,17 +431,24 @@ func (g *generator) closeSession(t *testing.T, s *store.Store[chat.State], id st
 func (g *generator) write(id string) *actions.Action {
 	sess := g.sessions[id]
 	w := actions.WriteMessage{Message: fmt.Sprintf("msg %d from %s", g.rng.Intn(1000), id)}
+	// Duplicates are mostly the same user's (those the reducer ignores),
+	// sometimes anyone's (a clientId is only unique per user).
+	used := g.clientID[sess.user]
+	if g.rng.Intn(4) == 0 {
+		used = g.clientID[""]
+	}
 	switch r := g.rng.Intn(10); {
 	case r < 4: // no clientId
-	case r < 8 || len(g.clientID) == 0:
+	case r < 8 || len(used) == 0:
 		w.ClientID = fmt.Sprintf("c%d", g.rng.Int63())
-		g.clientID = append(g.clientID, w.ClientID)
+		g.clientID[sess.user] = append(g.clientID[sess.user], w.ClientID)
+		g.clientID[""] = append(g.clientID[""], w.ClientID)
 	default: // a duplicate, mostly of a recent one
-		k := len(g.clientID) - 1 - g.rng.Intn(min(len(g.clientID), 4))
+		k := len(used) - 1 - g.rng.Intn(min(len(used), 4))
 		if g.rng.Intn(4) == 0 {
-			k = g.rng.Intn(len(g.clientID))
+			k = g.rng.Intn(len(used))
 		}
-		w.ClientID = g.clientID[k]
+		w.ClientID = used[k]
 	}
 	return &actions.Action{Type: actions.TypeWriteMessage, Room: sess.room, Session: id, User: sess.user, Payload: w}
 }
