@@ -56,19 +56,21 @@ func (s *Store[S]) commitShared(batch []*request) {
 		}
 		return
 	}
+	// The log appends copies and sets their seqs: once a request is
+	// registered, its action may come back through Follow before Append
+	// returns, and its dispatcher take the answer and reuse the request.
+	// Only the copies are ours after that.
+	f.copies = f.copies[:0]
 	for _, r := range batch {
 		if r.action.ID == "" {
 			r.action.ID = uuid.NewString()
 		}
+		f.copies = append(f.copies, *r.action)
+	}
+	for _, r := range batch {
 		f.waiting[r.action.ID] = r
 	}
 	f.mu.Unlock()
-	// The log sets the seqs of copies: a dispatcher may already have its
-	// answer (and read its action) before Append returns.
-	f.copies = f.copies[:0]
-	for _, r := range batch {
-		f.copies = append(f.copies, *r.action)
-	}
 	f.acts = f.acts[:0]
 	for i := range f.copies {
 		f.acts = append(f.acts, &f.copies[i])
@@ -76,12 +78,14 @@ func (s *Store[S]) commitShared(batch []*request) {
 	if err := f.log.Append(context.Background(), f.acts); err != nil {
 		err = fmt.Errorf("store: appending to the shared log: %w", err)
 		f.mu.Lock()
-		for _, r := range batch {
+		for i, r := range batch {
 			// An action whose append failed may still arrive through Follow
 			// (a publish that timed out can land later); it is applied then,
-			// but its dispatcher has its answer already.
-			if f.waiting[r.action.ID] == r {
-				delete(f.waiting, r.action.ID)
+			// and its dispatcher answered then if it was still waiting. A
+			// request answered already may be another dispatch's by now:
+			// look it up by the ID of its copy, never through r.action.
+			if id := f.copies[i].ID; f.waiting[id] == r {
+				delete(f.waiting, id)
 				r.result <- err
 			}
 		}

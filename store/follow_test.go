@@ -18,6 +18,9 @@ type sharedLog struct {
 	records []actions.Action
 	grew    chan struct{} // closed and replaced on every append
 	failing bool
+	// lateFail, when set, makes Append fail after its records landed (an
+	// acknowledgement lost on the way), once lateFail is closed.
+	lateFail chan struct{}
 }
 
 func newSharedLog() *sharedLog { return &sharedLog{grew: make(chan struct{})} }
@@ -28,8 +31,8 @@ type memFollower struct{ shared *sharedLog }
 func (m memFollower) Append(_ context.Context, batch []*actions.Action) error {
 	l := m.shared
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.failing {
+		l.mu.Unlock()
 		return errors.New("stream unavailable")
 	}
 	for _, a := range batch {
@@ -38,6 +41,15 @@ func (m memFollower) Append(_ context.Context, batch []*actions.Action) error {
 	}
 	close(l.grew)
 	l.grew = make(chan struct{})
+	late := l.lateFail
+	l.mu.Unlock()
+	if late != nil {
+		<-late
+		for _, a := range batch {
+			a.Seq = 0
+		}
+		return errors.New("acknowledgement lost")
+	}
 	return nil
 }
 
@@ -175,6 +187,30 @@ func TestSharedAppendFailureReachesTheDispatcher(t *testing.T) {
 	shared.mu.Unlock()
 	if err := s.Dispatch(context.Background(), &actions.Action{Type: "x"}); err != nil {
 		t.Fatalf("after the log recovered: %v", err)
+	}
+}
+
+// An append that fails after its action landed: the action comes back
+// through Follow and its dispatcher gets its answer then, and may reuse
+// what it dispatched with; the failure reported later must not touch that.
+func TestSharedAppendFailingAfterItsActionCameBack(t *testing.T) {
+	t.Parallel()
+	shared := newSharedLog()
+	release := make(chan struct{})
+	shared.lateFail = release
+	s := openFollowing(t, shared)
+	if err := s.Dispatch(context.Background(), &actions.Action{Type: "x"}); err != nil {
+		t.Fatalf("Dispatch of an action that came back = %v, want nil", err)
+	}
+	shared.mu.Lock()
+	shared.lateFail = nil
+	shared.mu.Unlock()
+	close(release) // the first Append returns its error now
+	if err := s.Dispatch(context.Background(), &actions.Action{Type: "y"}); err != nil {
+		t.Fatalf("the next Dispatch = %v", err)
+	}
+	if got := s.GetState().types; got != "xy" || s.Seq() != 2 {
+		t.Fatalf("state %q at seq %d, want \"xy\" at 2", got, s.Seq())
 	}
 }
 
