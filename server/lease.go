@@ -26,9 +26,13 @@ type leases struct {
 	store   *store.Store[chat.State]
 	log     zerolog.Logger
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// started is when this node began hearing the cluster: its start, or
+	// the return of its own heartbeats after a gap (a lost connection, a
+	// pause of the process), during which it may have missed the others'
+	// heartbeats too. No node's lease runs out sooner than a lease after it.
 	started time.Time
-	seen    map[string]time.Time // newest heartbeat per node
+	seen    map[string]time.Time // newest heartbeat per node, this one's too
 	downAt  map[string]time.Time // when this node last dispatched node/down for it
 
 	sub    *natsgo.Subscription
@@ -45,8 +49,12 @@ func startLeases(conn *natsgo.Conn, subject, self string, lease time.Duration, s
 	}
 	sub, err := conn.Subscribe(l.subject+"*", func(m *natsgo.Msg) {
 		node := m.Subject[len(l.subject):]
+		now := time.Now()
 		l.mu.Lock()
-		l.seen[node] = time.Now()
+		if last, ok := l.seen[node]; ok && node == l.self && now.Sub(last) > l.lease/2 {
+			l.started = now
+		}
+		l.seen[node] = now
 		l.mu.Unlock()
 	})
 	if err != nil {
@@ -87,18 +95,23 @@ func (l *leases) beat() {
 }
 
 // expired returns the nodes that the state holds sessions or grace
-// periods of and whose lease ran out, each at most once per lease.
+// periods of and whose lease ran out, each at most once per lease. A node
+// that does not hear its own heartbeats (they come back through NATS
+// within moments) cannot tell who else is silent: then none has expired.
 func (l *leases) expired(now time.Time) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if self, ok := l.seen[l.self]; !ok || now.Sub(self) > l.lease/2 {
+		return nil
+	}
 	var out []string
 	for _, node := range l.store.GetState().Nodes() {
 		if node == l.self {
 			continue
 		}
 		last, ok := l.seen[node]
-		if !ok {
-			last = l.started // a node this one never heard of gets a lease from now
+		if !ok || last.Before(l.started) {
+			last = l.started // a node this one never heard of, or not since it could hear, gets a lease from then
 		}
 		if now.Sub(last) < l.lease || now.Sub(l.downAt[node]) < l.lease {
 			continue
