@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,6 +45,12 @@ type session struct {
 	// connect is dispatched, read by the hub when it is applied.
 	token  string
 	resume resumeRequest
+
+	// waiting is set while the reader waits for one of its actions to be
+	// applied, and waits counts the waits that ended: the reader reads no
+	// frame meanwhile, so a pong goes unread too (see ping).
+	waiting atomic.Bool
+	waits   atomic.Uint64
 
 	// Reader state; only the reader touches it.
 	user     string
@@ -89,7 +96,10 @@ func (s *session) serve() {
 	if s.cfg.Node != "" {
 		open = actions.Open{Node: s.cfg.Node}
 	}
-	if err := s.dispatch(actions.TypeOpenSession, open); err == nil {
+	s.waiting.Store(true)
+	err := s.dispatch(actions.TypeOpenSession, open)
+	s.doneWaiting()
+	if err == nil {
 		s.readLoop()
 	} else {
 		s.closeWith(closeTryAgain, "server unavailable")
@@ -126,6 +136,12 @@ func (s *session) dispatch(typ string, payload any) error {
 	return s.hub.store.Dispatch(s.source(context.Background(), ""), &actions.Action{
 		Type: typ, Room: s.room, Session: s.id, User: s.user, Payload: payload,
 	})
+}
+
+// doneWaiting marks the end of the reader's wait for an action.
+func (s *session) doneWaiting() {
+	s.waits.Add(1)
+	s.waiting.Store(false)
 }
 
 // readLoop reads frames until the socket fails or closes.
@@ -177,7 +193,10 @@ func (s *session) handle(data []byte) *actions.Error {
 			Payload: actions.WriteMessage{Message: f.Message, ClientID: f.ClientID}}
 	}
 	a.Room, a.Session = s.room, s.id
-	if err := s.hub.store.Dispatch(s.source(s.ctx, f.Token), a); err != nil {
+	s.waiting.Store(true)
+	err := s.hub.store.Dispatch(s.source(s.ctx, f.Token), a)
+	s.doneWaiting()
+	if err != nil {
 		e := actions.AsError(err)
 		if e.Code == actions.CodeInternal {
 			s.log.Error().Err(err).Str("type", a.Type).Msg("dispatch failed")
@@ -349,14 +368,21 @@ func (s *session) write(frame []byte) error {
 // ping checks that the peer is alive and schedules the next check; a peer
 // that does not answer in time is dropped.
 func (s *session) ping() {
+	waits := s.waits.Load()
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PingTimeout)
 	defer cancel()
 	if err := s.conn.Ping(ctx); err != nil {
-		if s.ctx.Err() == nil {
-			s.log.Debug().Err(err).Msg("peer did not answer ping; dropping it")
+		// A pong arrives only while the reader reads. If it waited for an
+		// action meanwhile (a shared log retrying through an outage takes
+		// seconds), the pong may be there, unread: that says nothing about
+		// the peer, which is asked again at the next interval.
+		if s.ctx.Err() != nil || (!s.waiting.Load() && s.waits.Load() == waits) {
+			if s.ctx.Err() == nil {
+				s.log.Debug().Err(err).Msg("peer did not answer ping; dropping it")
+			}
+			s.conn.CloseNow()
+			return
 		}
-		s.conn.CloseNow()
-		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
