@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/statecast/statecast/server"
 )
 
 // testServer is a statecast started in-process through serve, on a
@@ -17,6 +17,7 @@ import (
 type testServer struct {
 	t    *testing.T
 	addr string
+	srv  *server.Server // the running server, for tests that look at its store
 	stop func() error
 }
 
@@ -25,13 +26,13 @@ type testServer struct {
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
+	ready := make(chan *server.Server, 1)
 	done := make(chan error, 1)
 	all := append([]string{"-addr", "127.0.0.1:0", "-log-level", "error", "-log-format", "json", "-data", t.TempDir()}, args...)
-	go func() { done <- serve(ctx, all, nil, func(a net.Addr) { ready <- a }) }()
-	var addr net.Addr
+	go func() { done <- serveServer(ctx, all, nil, func(s *server.Server) { ready <- s }) }()
+	var srv *server.Server
 	select {
-	case addr = <-ready:
+	case srv = <-ready:
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)
@@ -41,7 +42,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	}
 	stopped := false
 	var stopErr error
-	ts := &testServer{t: t, addr: addr.String()}
+	ts := &testServer{t: t, addr: srv.Addr().String(), srv: srv}
 	ts.stop = func() error {
 		if !stopped {
 			stopped = true

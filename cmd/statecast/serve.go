@@ -186,6 +186,16 @@ func applyEnv(fs *flag.FlagSet, env []string) error {
 // serve runs the chat server until ctx ends. ready, when not nil, receives
 // the listening address once the server accepts connections.
 func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error {
+	var onReady func(*server.Server)
+	if ready != nil {
+		onReady = func(s *server.Server) { ready(s.Addr()) }
+	}
+	return serveServer(ctx, args, env, onReady)
+}
+
+// serveServer is serve, but ready receives the running server itself (its
+// address, its store), for tests that look inside a node.
+func serveServer(ctx context.Context, args, env []string, ready func(*server.Server)) error {
 	c, err := parseServe(args, env)
 	if err != nil {
 		return err
@@ -223,7 +233,7 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 		return err
 	}
 	if ready != nil {
-		ready(srv.Addr())
+		ready(srv)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWithin)
