@@ -22,6 +22,7 @@ const (
 	CodeClientIDTooLong  = "client_id_too_long" // a clientId over the limit
 	CodeInvalidRoom      = "invalid_room"       // a room name outside [A-Za-z0-9_-]{1,64}
 	CodeInternal         = "internal"           // the server failed; the action was not applied
+	CodeUnconfirmed      = "unconfirmed"        // a cluster's log did not confirm the action in time: it may still be applied; re-send with the same clientId
 	CodeUnavailable      = "unavailable"        // the server is shutting down
 	CodeRateLimited      = "rate_limited"       // too many actions too fast; the message says when to retry
 	CodeTokenMissing     = "token_missing"      // authentication is on and `connecting` has no token

@@ -75,8 +75,10 @@ func (s *Store[S]) commitShared(batch []*request) {
 	for i := range f.copies {
 		f.acts = append(f.acts, &f.copies[i])
 	}
-	if err := f.log.Append(context.Background(), f.acts); err != nil {
-		err = fmt.Errorf("store: appending to the shared log: %w", err)
+	if cause := f.log.Append(context.Background(), f.acts); cause != nil {
+		s.opts.Logger.Warn().Err(cause).Int("actions", len(batch)).Msg("the shared log did not confirm a batch; its actions may still be applied")
+		err := &actions.Error{Code: actions.CodeUnconfirmed,
+			Message: "the action log did not confirm this in time; it may still be applied (re-send it with the same clientId to have it applied once)"}
 		f.mu.Lock()
 		for i, r := range batch {
 			// An action whose append failed may still arrive through Follow

@@ -522,9 +522,10 @@ func (w *failoverWriter) run(t *testing.T, stop, abort <-chan struct{}) {
 }
 
 // retryable reports whether f is an error a writer may answer by sending
-// its message again: the server could not append it (for now).
+// its message again: the log did not confirm it (it may still be applied,
+// hence the same clientId), or the node is going away.
 func retryable(f peerFrame) bool {
-	return f.Event == "error" && (f.Code == "internal" || f.Code == "unavailable") && f.Ref == "writeMessage"
+	return f.Event == "error" && (f.Code == "unconfirmed" || f.Code == "unavailable") && f.Ref == "writeMessage"
 }
 
 // ---- peers: v1 clients whose frames a goroutine reads as they come ----
