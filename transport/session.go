@@ -52,6 +52,10 @@ type session struct {
 	waiting atomic.Bool
 	waits   atomic.Uint64
 
+	// lastWrite is when the writer last took frames to write; only the
+	// writer touches it.
+	lastWrite time.Time
+
 	// Reader state; only the reader touches it.
 	user     string
 	badTimes []time.Time
@@ -319,6 +323,7 @@ func (s *session) writeLoop() {
 		case <-s.ctx.Done():
 			return
 		}
+		s.awaitMergeWindow()
 		s.mu.Lock()
 		frames, code, reason := s.takeQueue(), s.closeCode, s.closeReason
 		s.mu.Unlock()
@@ -333,6 +338,24 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// awaitMergeWindow holds a v2 socket's next write until MergeWindow has
+// passed since its last one, so that the changes queued meanwhile go out
+// as one patch. Only the writer calls it.
+func (s *session) awaitMergeWindow() {
+	if !s.v2 || s.cfg.MergeWindow <= 0 {
+		return
+	}
+	now := time.Now()
+	if wait := s.lastWrite.Add(s.cfg.MergeWindow).Sub(now); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-s.ctx.Done():
+		}
+		now = now.Add(wait)
+	}
+	s.lastWrite = now
 }
 
 // writeAll writes the frames in order, merging each run of adjacent v2

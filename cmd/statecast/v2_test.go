@@ -962,6 +962,37 @@ func TestV2ResumeAfterGrace(t *testing.T) {
 
 // ---- merged patches ----
 
+// TestV2MergeWindow: a v2 socket idle for longer than -merge-window gets a
+// change at once; changes that follow within the window wait for its end
+// and arrive merged into one patch.
+func TestV2MergeWindow(t *testing.T) {
+	t.Parallel()
+	const window = 1500 * time.Millisecond
+	s := startServer(t, "-merge-window", window.String(), "-rate", "0", "-rate-per-address", "0")
+	const room = "/chat/v2_window"
+	watcher := s.joinV2(room, "w", "watcher")
+	ann, _ := s.join(room, "ann", "ann")
+	watcher.readOps(1) // ann entered
+	time.Sleep(window) // idle for a whole window
+
+	ann.write("first")
+	start := time.Now()
+	ops, _ := watcher.readOps(1)
+	if took := time.Since(start); took > window/2 {
+		t.Fatalf("an idle socket got its change after %v, want it at once (window %v)", took, window)
+	}
+	ann.expectWritten()
+	for i := range 5 {
+		ann.write(fmt.Sprint("burst ", i))
+		ann.expectWritten()
+	}
+	f := watcher.expectV2("patch")
+	waited := time.Since(start)
+	if got := len(f.ops(t)); got != 5 || waited < window*2/3 {
+		t.Fatalf("after %v: a patch of %d operations (first: %v), want the 5 burst messages merged, no sooner than the window (%v)", waited, got, ops, window)
+	}
+}
+
 // TestV2MergedPatches makes one v2 socket a slow reader: while it does not
 // read, the socket's buffers fill, a write to it blocks and its send queue
 // grows; the writer then merges the queued changes into one patch with the
