@@ -25,7 +25,9 @@ type Config struct {
 	// SendQueueBytes bounds the bytes waiting for one socket the same way.
 	// Defaults to 64 MiB.
 	SendQueueBytes int
-	// WriteTimeout bounds each write to a socket. Defaults to 10s.
+	// WriteTimeout bounds how long a socket may take to accept the frames
+	// the writer took from its queue at once; a slower peer is dropped.
+	// Defaults to 10s.
 	WriteTimeout time.Duration
 	// MergeWindow is the least time between two writes to one v2 socket:
 	// changes that come sooner wait for the rest of it and go out merged

@@ -52,9 +52,11 @@ type session struct {
 	waiting atomic.Bool
 	waits   atomic.Uint64
 
-	// lastWrite is when the writer last took frames to write; only the
-	// writer touches it.
-	lastWrite time.Time
+	// lastWrite is when the writer last took frames to write, and
+	// writeTimer drops the peer if a batch of writes takes too long; only
+	// the writer touches them.
+	lastWrite  time.Time
+	writeTimer *time.Timer
 
 	// Reader state; only the reader touches it.
 	user     string
@@ -87,6 +89,9 @@ func newSession(h *Hub, conn *websocket.Conn, room, remote string) *session {
 // serve runs the session until the socket ends, then reports the close.
 func (s *session) serve() {
 	s.cfg.Observer.SocketOpened()
+	// Writes do not watch the context (see write): ending it drops the
+	// socket at once, a blocked write included.
+	context.AfterFunc(s.ctx, func() { s.conn.CloseNow() })
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -360,8 +365,15 @@ func (s *session) awaitMergeWindow() {
 
 // writeAll writes the frames in order, merging each run of adjacent v2
 // changes into one `patch` whose seq is the last one's: fewer frames are
-// what makes fan-out fast.
+// what makes fan-out fast. A peer that takes longer than WriteTimeout to
+// accept them is dropped.
 func (s *session) writeAll(frames []outFrame) error {
+	if s.writeTimer == nil {
+		s.writeTimer = time.AfterFunc(s.cfg.WriteTimeout, func() { s.conn.CloseNow() })
+	} else {
+		s.writeTimer.Reset(s.cfg.WriteTimeout)
+	}
+	defer s.writeTimer.Stop()
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
 			if err := s.write(frames[i].data); err != nil {
@@ -382,10 +394,11 @@ func (s *session) writeAll(frames []outFrame) error {
 	return nil
 }
 
+// write writes one frame. Its context never ends: a context that can end
+// costs the library a watcher per write, so writeAll's timer and the
+// session's end (see serve) bound writes instead.
 func (s *session) write(frame []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.WriteTimeout)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, frame)
+	return s.conn.Write(context.Background(), websocket.MessageText, frame)
 }
 
 // ping checks that the peer is alive and schedules the next check; a peer
