@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,7 +11,7 @@ import (
 	"github.com/statecast/statecast/store"
 )
 
-// Stamp gives each action its ID (a time-ordered UUIDv7) and its time At,
+// Stamp gives each action its ID (a UUIDv7 of its time) and its time At,
 // unless they are set already: the clock and the ids enter the state here,
 // as action fields, so that reducers stay pure and replays exact.
 // now is the clock; nil means time.Now. Put it right after Recover.
@@ -23,13 +25,25 @@ func Stamp(now func() time.Time) store.Middleware {
 				a.At = now().UTC()
 			}
 			if a.ID == "" {
-				id, err := uuid.NewV7()
-				if err != nil {
-					return err
-				}
-				a.ID = id.String()
+				a.ID = newID(a.At)
 			}
 			return next(ctx, a)
 		}
 	}
+}
+
+// newID returns a UUIDv7 (RFC 9562) whose timestamp is at, in milliseconds,
+// and whose other 74 bits are random. It reads no clock of its own (the
+// action's time is already read, and a clock read is not free) and takes
+// no lock: ids need to be unique, and 74 random bits per millisecond make a
+// collision as likely as none in practice; they need not be strictly
+// ordered within a millisecond.
+func newID(at time.Time) string {
+	var u uuid.UUID
+	binary.BigEndian.PutUint64(u[0:8], uint64(at.UnixMilli())<<16)
+	binary.BigEndian.PutUint64(u[8:16], rand.Uint64())
+	r := rand.Uint32()
+	u[6], u[7] = 0x70|byte(r>>8)&0x0f, byte(r) // version 7, 12 random bits
+	u[8] = 0x80 | u[8]&0x3f                    // variant 10, then 62 random bits
+	return u.String()
 }

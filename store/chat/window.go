@@ -20,9 +20,9 @@ import "sync/atomic"
 // newer version already), or to a full array, copies the live items into a
 // fresh array with room to grow. Dropping from the front only moves start;
 // the dead prefix stays in the array until its next copy. A fresh array has
-// room for twice the items it starts with, so a window kept at n items
-// copies n items once every n or so appends and never holds more than
-// about 2n slots.
+// room for three times the items it starts with, so a window kept at n
+// items copies n items once every 2n or so appends and never holds more
+// than about 3n slots.
 //
 // The zero window is empty. A window is a value; copy it freely.
 type window[T any] struct {
@@ -97,10 +97,12 @@ func (w window[T]) DropFront(n int) window[T] {
 func (w window[T]) KeepBack(n int) window[T] { return w.DropFront(w.Len() - n) }
 
 // grow returns a window on a fresh array holding live, with room for at
-// least extra more items: twice what it holds, so that copies are
-// amortized over as many appends as items they copy.
+// least extra more items: three times what it holds, so that each copy is
+// amortized over twice as many appends as items it copies (with twice,
+// copying took an eighth of the apply loop's time at a 100,000-message
+// window).
 func (window[T]) grow(live []T, extra int) window[T] {
-	items := make([]T, len(live), max(2*(len(live)+extra), minWindowCap))
+	items := make([]T, len(live), max(3*(len(live)+extra), minWindowCap))
 	copy(items, live)
 	claimed := new(atomic.Int64)
 	claimed.Store(int64(len(items)))
