@@ -17,7 +17,8 @@ type RoomDiff struct {
 	Connected *Session
 	// Closed holds a connected session that closed.
 	Closed *Session
-	// Appended holds the messages added to the window, oldest first.
+	// Appended holds the messages added to the window, oldest first. It
+	// shares the state's storage: read it, do not modify it.
 	Appended []actions.Message
 	// Dropped counts messages that fell off the front of the window.
 	Dropped int
@@ -106,7 +107,7 @@ func diffMessages(d *RoomDiff) {
 		i--
 	}
 	if i < len(live) {
-		d.Appended = append([]actions.Message(nil), live[i:]...)
+		d.Appended = live[i:] // the window's own slots, never written again (Live caps it)
 	}
 	d.Dropped = prev.Len() - i
 }
