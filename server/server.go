@@ -105,6 +105,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Cluster = cfg.Cluster.withDefaults()
 		cfg.Transport.Node = cfg.Cluster.Node
 		st, nlog, err = openClusterStore(ctx, cfg, m)
+		if err == nil {
+			cfg.Transport.Ready = func() error {
+				if !nlog.Conn().IsConnected() {
+					return errors.New("no connection to NATS")
+				}
+				return nil
+			}
+		}
 	} else {
 		st, err = openStore(ctx, cfg, m)
 	}

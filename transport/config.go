@@ -56,6 +56,10 @@ type Config struct {
 	Observer Observer
 	// Metrics, when set, is served at GET /metrics. Defaults to none.
 	Metrics http.Handler
+	// Ready, if set, must also hold for /readyz to answer 200: a node of a
+	// cluster reports there whether it reaches the cluster. Defaults to
+	// none.
+	Ready func() error
 	// Node is this server's id in a cluster: the sockets it opens carry it
 	// in the state (actions.Open), so that the others can close them when
 	// this node is gone. Empty on a single server.

@@ -14,7 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -958,4 +960,43 @@ func wantSameState(t *testing.T, nodes ...*testServer) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestClusterReadyz: a node answers /readyz with 503 while it has no
+// connection to NATS, so that a load balancer sends its users elsewhere,
+// and with 200 again once it is back.
+func TestClusterReadyz(t *testing.T) {
+	t.Parallel()
+	nc := natstest.StartServer(t)
+	node := startServer(t, "-nats", nc.URL(0))
+	ready := func() (int, string) {
+		resp, err := http.Get("http://" + node.addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	waitReady := func(want int) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, body := ready()
+			if code == want {
+				return body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz = %d %q for 20s, want %d", code, body, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitReady(http.StatusOK)
+	nc.Shutdown(0)
+	if body := waitReady(http.StatusServiceUnavailable); !strings.Contains(body, "NATS") {
+		t.Fatalf("/readyz without NATS says %q, want it to name NATS", body)
+	}
+	nc.Restart(0)
+	waitReady(http.StatusOK)
 }
