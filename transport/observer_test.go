@@ -45,7 +45,8 @@ func TestStatsCountFrames(t *testing.T) {
 	t.Parallel()
 	h := &Hub{}
 	cfg := Config{SendQueue: 3}.withDefaults()
-	s := &session{hub: h, cfg: cfg, notify: make(chan struct{}, 1)}
+	// A writer is busy (writing): queued frames wait until it takes them.
+	s := &session{hub: h, cfg: cfg, writing: true}
 	want := func(queued, waiting, drops uint64) {
 		t.Helper()
 		if got := h.Stats(); got != (Stats{FramesQueued: queued, FramesWaiting: waiting, SlowDrops: drops}) {

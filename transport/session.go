@@ -63,13 +63,17 @@ type session struct {
 	badTimes []time.Time
 	readErr  error // what ended the reader
 
-	// Send queue, guarded by mu. notify has room for one wake-up.
+	// Send queue, guarded by mu. A writer goroutine runs only while there
+	// is something to write (writing); an idle socket has none. Once a
+	// writer closed the socket or failed, none starts again (writerEnded).
 	mu          sync.Mutex
 	queue       []outFrame
 	queuedBytes int
 	closeCode   websocket.StatusCode // set once: the writer closes with it
 	closeReason string
-	notify      chan struct{}
+	writing     bool
+	writerEnded bool
+	writers     sync.WaitGroup
 	pingTimer   *time.Timer
 	pingStopped bool
 }
@@ -82,7 +86,6 @@ func newSession(h *Hub, conn *websocket.Conn, room, remote string) *session {
 		log:    h.log.With().Str("session", id).Str("room", room).Logger(),
 		ctx:    ctx,
 		cancel: cancel,
-		notify: make(chan struct{}, 1),
 	}
 }
 
@@ -92,11 +95,6 @@ func (s *session) serve() {
 	// Writes do not watch the context (see write): ending it drops the
 	// socket at once, a blocked write included.
 	context.AfterFunc(s.ctx, func() { s.conn.CloseNow() })
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeLoop()
-	}()
 	s.mu.Lock()
 	s.pingTimer = time.AfterFunc(s.cfg.PingInterval, s.ping)
 	s.mu.Unlock()
@@ -120,7 +118,7 @@ func (s *session) serve() {
 		s.log.Warn().Err(err).Msg("recording the socket's close failed")
 	}
 	s.closeWith(stopWriting, "")
-	<-writerDone
+	s.writers.Wait()
 	s.mu.Lock()
 	s.pingTimer.Stop()
 	s.pingStopped = true
@@ -285,8 +283,8 @@ func (s *session) enqueue(f outFrame, size int) {
 	s.queue = append(s.queue, f)
 	s.queuedBytes += size
 	s.hub.stats.queued.Add(1)
+	s.startWriterLocked()
 	s.mu.Unlock()
-	s.wake()
 }
 
 // outFrame is one queued item: a whole frame, or one change's v2
@@ -308,38 +306,48 @@ func (s *session) closeWith(code websocket.StatusCode, reason string) (first boo
 			s.takeQueue()
 		}
 	}
+	s.startWriterLocked()
 	s.mu.Unlock()
-	s.wake()
 	return first
 }
 
-func (s *session) wake() {
-	select {
-	case s.notify <- struct{}{}:
-	default:
+// startWriterLocked starts a writer goroutine unless one runs or the
+// socket's writing has ended; s.mu held.
+func (s *session) startWriterLocked() {
+	if s.writing || s.writerEnded {
+		return
 	}
+	s.writing = true
+	s.writers.Add(1)
+	go s.writeLoop()
 }
 
-// writeLoop writes queued frames in order; it closes the socket when asked.
+// writeLoop writes queued frames in order until the queue is empty, and
+// closes the socket when asked.
 func (s *session) writeLoop() {
+	defer s.writers.Done()
 	for {
-		select {
-		case <-s.notify:
-		case <-s.ctx.Done():
+		s.mu.Lock()
+		if len(s.queue) == 0 && s.closeCode == 0 {
+			s.writing = false // idle: the next frame starts a writer again
+			s.mu.Unlock()
 			return
 		}
+		s.mu.Unlock()
 		s.awaitMergeWindow()
 		s.mu.Lock()
 		frames, code, reason := s.takeQueue(), s.closeCode, s.closeReason
 		s.mu.Unlock()
-		if err := s.writeAll(frames); err != nil {
+		err := s.writeAll(frames)
+		if err != nil {
 			s.conn.CloseNow()
-			return
-		}
-		if code > 0 {
+		} else if code > 0 {
 			s.conn.Close(code, reason)
 		}
-		if code != 0 {
+		if err != nil || code != 0 {
+			s.mu.Lock()
+			s.writing, s.writerEnded = false, true
+			s.mu.Unlock()
 			return
 		}
 	}
