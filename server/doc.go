@@ -20,8 +20,9 @@
 // built-in check, with their id and time set, and its rejections are still
 // logged (Logger) and counted (Metrics), and its panics recovered (Recover).
 // Presence sees the result of your middleware and the reducer together.
-// Call Use before Open; New has already dispatched server/start, so your
-// middleware never sees that one.
+// Call Use before Open; New has already dispatched server/start (in a
+// cluster, node/down for the node's own id), so your middleware never sees
+// that one.
 //
 // Only that slot is open. A middleware cannot run before Validate, so it
 // cannot repair an action Validate would refuse; and what it changes is not
@@ -31,6 +32,14 @@
 // pass them on, or the state disagrees with the sockets. For another order
 // altogether, assemble the parts yourself: store.Open, the middleware
 // package and transport.NewServer are public.
+//
+// # A node of a cluster
+//
+// With Config.Cluster.NATS set, the action log is a NATS JetStream stream
+// shared by several servers: every node applies every node's actions in
+// the stream's order and pushes the changes to its own sockets, and a node
+// silent for longer than its lease has its sockets closed by the others
+// (see Cluster). Middleware runs on the node that received the action, once.
 //
 // See store.Middleware for what a middleware may and must not do, and the
 // examples/ folder of the repository for complete programs: a dice bot
