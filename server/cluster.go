@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/coder/websocket"
@@ -9,6 +11,7 @@ import (
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
+	"github.com/statecast/statecast/store/file"
 	storenats "github.com/statecast/statecast/store/nats"
 )
 
@@ -31,7 +34,9 @@ type Cluster struct {
 	Replicas int
 	// Node is this node's id. Defaults to a fresh UUID at every start, so
 	// that a restarted node never mistakes the sockets of its previous run
-	// for its own.
+	// for its own. A node with an id of its own keeps snapshots of the
+	// state in Config.Data, and restarts from the newest of them instead of
+	// folding the whole stream.
 	Node string
 	// Lease is how long a node may go without a heartbeat before another
 	// node closes its sockets in the state. Defaults to DefaultLease.
@@ -51,32 +56,64 @@ func (c Cluster) withDefaults() Cluster {
 	return c
 }
 
-// openClusterStore connects to the stream and folds it into the state.
-func openClusterStore(ctx context.Context, cfg Config, m *metrics) (*store.Store[chat.State], *storenats.Log, error) {
+// clusterNode is what a node of a cluster holds open besides its store.
+type clusterNode struct {
+	log   *storenats.Log
+	snaps *file.Log // its snapshots, or nil
+}
+
+// openClusterStore connects to the stream and folds it into the state:
+// from the newest of the node's own snapshots, if it keeps them, then the
+// stream's records after it. A node keeps snapshots when it has an id of
+// its own (Cluster.Node was set) and a Data directory: under
+// Data/cluster/<stream>-<created>/<node>, so that a stream made anew never
+// meets an older one's snapshots.
+func openClusterStore(ctx context.Context, cfg Config, keepSnapshots bool, m *metrics) (*store.Store[chat.State], clusterNode, error) {
 	start := time.Now()
+	var node clusterNode
 	nlog, err := storenats.Open(ctx, storenats.Options{
 		URLs: cfg.Cluster.NATS, Stream: cfg.Cluster.Stream, Replicas: cfg.Cluster.Replicas,
 		Name: "statecast " + cfg.Cluster.Node, Logger: cfg.Logger,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, node, err
+	}
+	node.log = nlog
+	opts := store.Options[chat.State]{Log: m.log(nlog), Logger: cfg.Logger}
+	if keepSnapshots {
+		dir := filepath.Join(cfg.Data, "cluster", fmt.Sprintf("%s-%d", nlog.Stream(), nlog.Created().UnixNano()), cfg.Cluster.Node)
+		if node.snaps, err = file.Open(dir, file.Options{SnapshotsOnly: true, Logger: cfg.Logger}); err != nil {
+			nlog.Close()
+			return nil, clusterNode{}, err
+		}
+		opts.Snapshots, opts.Codec, opts.SnapshotEvery = m.snapshots(node.snaps), chat.Codec{}, cfg.SnapshotEvery
 	}
 	reduce := chat.NewReducer(chat.Options{History: cfg.History})
-	st, err := store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{Log: m.log(nlog), Logger: cfg.Logger})
+	st, err := store.Open(ctx, chat.State{}, reduce, opts)
 	if err != nil {
 		nlog.Close()
-		return nil, nil, err
+		node.closeSnapshots()
+		return nil, clusterNode{}, err
 	}
 	cfg.Logger.Info().Str("nats", cfg.Cluster.NATS).Str("stream", nlog.Stream()).Str("node", cfg.Cluster.Node).
-		Uint64("seq", st.Seq()).Dur("took", time.Since(start)).Msg("joined the cluster")
-	return st, nlog, nil
+		Bool("snapshots", keepSnapshots).Uint64("seq", st.Seq()).Dur("took", time.Since(start)).Msg("joined the cluster")
+	return st, node, nil
+}
+
+// closeSnapshots releases the snapshots' directory, which the store does
+// not own (it owns the stream's log).
+func (n clusterNode) closeSnapshots() {
+	if n.snaps != nil {
+		n.snaps.Close()
+	}
 }
 
 // joinCluster starts this node's heartbeats and the watch over the other
 // nodes' leases, and closes this node's sockets if the others count it as
 // gone (after it lost NATS for longer than a lease): their sessions are no
 // longer in the state, so their clients must reconnect.
-func (s *Server) joinCluster(nlog *storenats.Log) error {
+func (s *Server) joinCluster() error {
+	nlog := s.cluster.log
 	c := s.cfg.Cluster
 	s.store.Subscribe(func(ch store.Change[chat.State]) {
 		if p, ok := ch.Action.Payload.(actions.NodeDown); ok && ch.Action.Type == actions.TypeNodeDown && p.Node == c.Node {

@@ -12,7 +12,6 @@ import (
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
-	storenats "github.com/statecast/statecast/store/nats"
 	"github.com/statecast/statecast/transport"
 )
 
@@ -55,8 +54,9 @@ type Config struct {
 	// Logger receives the server's log lines. Defaults to none.
 	Logger zerolog.Logger
 	// Cluster, when its NATS URLs are set, makes the server a node of a
-	// cluster whose action log is a NATS JetStream stream; Data, Fsync,
-	// SnapshotEvery and Prune are then unused.
+	// cluster whose action log is a NATS JetStream stream; Fsync and Prune
+	// are then unused, and Data holds only the node's snapshots (every
+	// SnapshotEvery actions), if it has an id of its own (Cluster.Node).
 	Cluster Cluster
 	// LoggerOptions configure the Logger middleware's line per action:
 	// sampling at high rates, fields of your own. Defaults to a line for
@@ -74,7 +74,8 @@ type Server struct {
 	limiter  store.Middleware
 	auth     store.Middleware
 	web      *transport.Server
-	leases   *leases // in a cluster
+	leases   *leases     // in a cluster
+	cluster  clusterNode // in a cluster
 }
 
 // New recovers the state from cfg.Data, installs the built-in middleware
@@ -98,16 +99,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	m := newMetrics(cfg.DisableMetrics)
 	var (
-		st   *store.Store[chat.State]
-		nlog *storenats.Log
+		st      *store.Store[chat.State]
+		cluster clusterNode
 	)
 	if cfg.Cluster.enabled() {
+		keepSnapshots := cfg.Cluster.Node != "" && cfg.Data != ""
 		cfg.Cluster = cfg.Cluster.withDefaults()
 		cfg.Transport.Node = cfg.Cluster.Node
-		st, nlog, err = openClusterStore(ctx, cfg, m)
+		st, cluster, err = openClusterStore(ctx, cfg, keepSnapshots, m)
 		if err == nil {
+			nc := cluster.log.Conn()
 			cfg.Transport.Ready = func() error {
-				if !nlog.Conn().IsConnected() {
+				if !nc.IsConnected() {
 					return errors.New("no connection to NATS")
 				}
 				return nil
@@ -120,7 +123,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	log := cfg.Logger
-	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth}
+	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth, cluster: cluster}
 	s.limiter = limiter
 	s.metrics = m
 	st.Use(s.builtins()...)
@@ -137,8 +140,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err == nil {
 		s.web, err = transport.NewServer(m.transport(cfg.Transport), st, log)
 	}
-	if err == nil && nlog != nil {
-		err = s.joinCluster(nlog)
+	if err == nil && cluster.log != nil {
+		err = s.joinCluster()
 	}
 	if err != nil {
 		s.close()
@@ -213,7 +216,9 @@ func (s *Server) close() error {
 		s.leases.close()
 	}
 	s.presence.Close()
-	return s.store.Close()
+	err := s.store.Close() // its last snapshot goes to the cluster's snapshots too
+	s.cluster.closeSnapshots()
+	return err
 }
 
 // Run opens the server, serves until ctx ends, and shuts down within

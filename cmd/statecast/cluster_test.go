@@ -15,6 +15,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/statecast/statecast/store/chat"
+	"github.com/statecast/statecast/store/file"
 	"github.com/statecast/statecast/store/nats/natstest"
 )
 
@@ -663,5 +665,60 @@ func TestClusterV2ResumeOnAnotherNode(t *testing.T) {
 	fresh := nodeA.joinV2(room, "", "fresh")
 	for _, c := range []*v2Client{ann2, bob} {
 		c.wantSynced(fresh)
+	}
+}
+
+// TestClusterNodeSnapshots: a node with an id of its own (-node) keeps
+// snapshots of the shared state in -data and, restarted, folds on from
+// them: its state equals the others', including what happened while it
+// was down.
+func TestClusterNodeSnapshots(t *testing.T) {
+	t.Parallel()
+	nc := natstest.StartCluster(t, 3)
+	dir := t.TempDir()
+	other := startNode(t, nc.URL(0))
+	snapArgs := []string{"-node", "snapper", "-data", dir, "-snapshot-every", "5"}
+	snapper := startNode(t, nc.URL(1), snapArgs...)
+	ann, _ := other.join("/chat", "ann", "ann")
+	for i := range 12 {
+		ann.write(fmt.Sprint("before ", i))
+		ann.expectWritten()
+	}
+	wantSameState(t, other, snapper)
+	if err := snapper.stop(); err != nil {
+		t.Fatal(err)
+	}
+	snapshots := func() []uint64 {
+		t.Helper()
+		dirs, _ := filepath.Glob(filepath.Join(dir, "cluster", "statecast-*", "snapper"))
+		if len(dirs) != 1 {
+			t.Fatalf("snapshot directories %v, want one under %s/cluster/statecast-<created>/snapper", dirs, dir)
+		}
+		l, err := file.Open(dirs[0], file.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		seqs, err := l.SnapshotSeqs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seqs
+	}
+	kept := snapshots()
+	if len(kept) == 0 {
+		t.Fatal("the node kept no snapshot")
+	}
+	for i := range 3 {
+		ann.write(fmt.Sprint("while it was down ", i))
+		ann.expectWritten()
+	}
+	again := startNode(t, nc.URL(2), snapArgs...)
+	wantSameState(t, other, again)
+	if err := again.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if now := snapshots(); now[len(now)-1] <= kept[len(kept)-1] {
+		t.Fatalf("snapshots %v after the restart, %v before: want a newer one", now, kept)
 	}
 }

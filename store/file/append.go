@@ -26,6 +26,8 @@ func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 		return l.err
 	case l.opts.ReadOnly:
 		return ErrReadOnly
+	case l.opts.SnapshotsOnly:
+		return ErrSnapshotsOnly
 	case len(batch) == 0:
 		return nil
 	}

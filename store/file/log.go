@@ -25,6 +25,10 @@ var ErrClosed = errors.New("file: log closed")
 // Options.ReadOnly.
 var ErrReadOnly = errors.New("file: log opened read-only")
 
+// ErrSnapshotsOnly is returned by Append on a directory opened with
+// Options.SnapshotsOnly.
+var ErrSnapshotsOnly = errors.New("file: directory opened for snapshots only")
+
 // Log is the embedded action log: append-only segment files and snapshots
 // in one directory. See the package documentation for the format and the
 // durability guarantees. All methods are safe for concurrent use.

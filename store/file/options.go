@@ -76,6 +76,10 @@ type Options struct {
 	// not an error (reading stops before it), and Append and SaveSnapshot
 	// fail. Records appended after Open are not seen. Defaults to false.
 	ReadOnly bool
+	// SnapshotsOnly keeps only snapshots in the directory, of a log kept
+	// elsewhere (a cluster's shared stream): SaveSnapshot takes any seq, as
+	// the other log has it, and Append fails. Defaults to false.
+	SnapshotsOnly bool
 	// Prune lets SaveSnapshot remove segments whose records all precede
 	// the oldest snapshot kept, so that the log stays bounded; FirstSeq
 	// then grows. Pruning follows the oldest kept snapshot, not the
@@ -103,6 +107,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("file: negative SegmentSize")
 	case o.KeepSnapshots < 0:
 		return o, errors.New("file: negative KeepSnapshots")
+	case o.SnapshotsOnly && o.Prune:
+		return o, errors.New("file: a directory of snapshots only has no segments to prune")
 	}
 	if o.SegmentSize == 0 {
 		o.SegmentSize = DefaultSegmentSize

@@ -2,6 +2,8 @@ package file
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,5 +169,42 @@ func TestPruneWaitsForReaders(t *testing.T) {
 	save(t, l, 26)
 	if l.FirstSeq() == 1 {
 		t.Fatal("the next snapshot did not prune")
+	}
+}
+
+// TestSnapshotsOnly: a directory of snapshots of a log kept elsewhere takes
+// snapshots at any seq, gives back the newest, and refuses appends and
+// pruning.
+func TestSnapshotsOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := Open(dir, Options{SnapshotsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []uint64{100, 250} {
+		if err := l.SaveSnapshot(seq, []byte(fmt.Sprint("state ", seq))); err != nil {
+			t.Fatalf("SaveSnapshot(%d) on an empty log: %v", seq, err)
+		}
+	}
+	if err := l.SaveSnapshot(0, []byte("x")); err == nil {
+		t.Fatal("SaveSnapshot(0) succeeded")
+	}
+	if err := l.Append(context.Background(), []*actions.Action{{ID: "a", Type: "x"}}); !errors.Is(err, ErrSnapshotsOnly) {
+		t.Fatalf("Append = %v, want ErrSnapshotsOnly", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(dir, Options{SnapshotsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if seq, data, err := l.LatestSnapshot(); err != nil || seq != 250 || string(data) != "state 250" {
+		t.Fatalf("LatestSnapshot = %d, %q, %v; want 250, \"state 250\"", seq, data, err)
+	}
+	if _, err := Open(t.TempDir(), Options{SnapshotsOnly: true, Prune: true}); err == nil {
+		t.Fatal("SnapshotsOnly with Prune opened")
 	}
 }

@@ -329,6 +329,11 @@ func (l *Log) Conn() *natsgo.Conn { return l.nc }
 // Stream returns the name of the log's stream.
 func (l *Log) Stream() string { return l.opts.Stream }
 
+// Created returns when the stream was created. A stream deleted and made
+// anew under the same name has another: snapshots of the old one's state
+// must not be folded on with the new one's records.
+func (l *Log) Created() time.Time { return l.stream.CachedInfo().Created }
+
 // Subject returns the subject the log's actions are published on.
 func (l *Log) Subject() string { return l.opts.Subject }
 
