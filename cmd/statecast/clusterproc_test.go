@@ -19,7 +19,7 @@ import (
 // nats, with the leases and grace of startNode.
 func startClusterChild(t *testing.T, bin, nats, id string) (*child, *testServer) {
 	t.Helper()
-	c := startChild(t, bin, "-nats", nats, "-node", id, "-nats-replicas", "3", "-lease", "1s", "-grace", "300ms")
+	c := startChild(t, bin, "-nats", nats, "-node", id, "-data", t.TempDir(), "-nats-replicas", "3", "-lease", "1s", "-grace", "300ms")
 	return c, &testServer{t: t, addr: c.addr}
 }
 
