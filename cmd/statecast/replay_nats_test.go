@@ -250,15 +250,7 @@ func TestReplayNATSMissingStream(t *testing.T) {
 	t.Parallel()
 	nc := natstest.StartServer(t)
 	url := nc.URL(0)
-	conn, err := natsgo.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, err := jetstream.New(conn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAt(t, url)
 	for _, tc := range []struct {
 		args   []string
 		stream string
@@ -304,15 +296,7 @@ func TestReplayNATSRemovedRecords(t *testing.T) {
 	t.Parallel()
 	nc := natstest.StartServer(t)
 	url, stream := nc.URL(0), "limited"
-	conn, err := natsgo.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, err := jetstream.New(conn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamAt(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{
@@ -465,4 +449,20 @@ func TestReplayClusterActions(t *testing.T) {
 	if len(lines) != 2 || lines[0]["node"] != "n1" || lines[0]["payload"] != nil || lines[0]["changes"] != nil || lines[0]["change"] != nil {
 		t.Errorf("-type node/down -format json: %v", lines)
 	}
+}
+
+// jetStreamAt connects to the NATS server at url for the test's own
+// JetStream requests; the connection closes when the test ends.
+func jetStreamAt(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	conn, err := natsgo.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	js, err := jetstream.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
