@@ -8,9 +8,10 @@ import (
 	"strings"
 )
 
-// originAllowed applies PROTOCOL.md's origin rule: no Origin (not a
-// browser), the same host and port as the request, a loopback hostname, or
-// a configured pattern. Hostnames are compared whole, never by prefix.
+// originAllowed applies the origin rule of docs/protocol.md: no Origin
+// (not a browser), the same host and port as the request, a loopback
+// hostname, or a configured pattern. Hostnames are compared whole, never
+// by prefix.
 func originAllowed(r *http.Request, patterns []string) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {

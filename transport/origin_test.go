@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestOriginAllowed checks PROTOCOL.md's origin rule: no Origin, the
-// request's own host and port (default ports made explicit, scheme
-// ignored), the loopback names on any port, or a configured pattern.
+// TestOriginAllowed checks the origin rule of docs/protocol.md: no
+// Origin, the request's own host and port (default ports made explicit,
+// scheme ignored), the loopback names on any port, or a configured
+// pattern.
 func TestOriginAllowed(t *testing.T) {
 	tests := []struct {
 		name     string

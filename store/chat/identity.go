@@ -7,7 +7,7 @@ import (
 )
 
 // MaxTokens is how many tokens stay bound to one id: the newest ones.
-// PROTOCOL.md keeps every token valid while the binding lasts; this bound
+// docs/protocol.md keeps every token valid while the binding lasts; this bound
 // keeps a client that reconnects without end from growing the state without
 // end. Only an id that reconnects more than MaxTokens times without ever
 // leaving every room loses its oldest tokens.

@@ -15,7 +15,7 @@ func claim(room, sess, user string, c actions.Connect) *actions.Action {
 	return &actions.Action{Type: actions.TypeConnect, Room: room, Session: sess, User: user, Payload: c}
 }
 
-// TestIdentityRules follows PROTOCOL.md's "Ids and tokens": which id a
+// TestIdentityRules follows docs/protocol.md, "Ids and tokens": which id a
 // connecting socket gets, depending on presence, binding and token.
 func TestIdentityRules(t *testing.T) {
 	t.Parallel()

@@ -1,6 +1,7 @@
 // statecast client: keeps a Redux-style mirror of one chat room in sync over
-// the v2 dialect of the statecast protocol (PROTOCOL.md): a snapshot, then
-// RFC 6902 patches with sequence numbers, resumed after a reconnect.
+// the v2 dialect of the statecast protocol (docs/protocol.md in the
+// statecast repository): a snapshot, then RFC 6902 patches with sequence
+// numbers, resumed after a reconnect.
 //
 // An ES module without dependencies or build step; statecast serves it at
 // /client.js. It runs in browsers and in Node (pass the `ws` package's
