@@ -12,7 +12,7 @@ import (
 // mirror of the room from the old state to the new one. encoded holds the
 // appended messages, encoded. The mirror's isConnected and
 // isEstablishingConnection describe the receiving socket and never change
-// by patch (PROTOCOL.md).
+// by patch (docs/protocol.md, "The v2 dialect").
 func patchOps(d chat.RoomDiff, encoded [][]byte) [][]byte {
 	var ops [][]byte
 	if d.Left != nil {
@@ -61,9 +61,9 @@ func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 }
 
 // greetV2 answers a v2 socket's `connecting`: `resumed` and exactly the
-// changes it missed when PROTOCOL.md's conditions hold, a snapshot
-// otherwise. The current change is already in recent: a resumed socket
-// gets it as a patch, a snapshot already shows it.
+// changes it missed when the conditions of docs/protocol.md ("Resume")
+// hold, a snapshot otherwise. The current change is already in recent: a
+// resumed socket gets it as a patch, a snapshot already shows it.
 func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
 	user := d.Connected.UserID
 	if f.canResume(s, c, d) {
