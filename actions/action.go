@@ -28,6 +28,31 @@ type Action struct {
 	// package (Open, Connect, WriteMessage, PostMessage, Expire, NodeDown),
 	// a payload registered with RegisterPayload, or nil.
 	Payload any
+	// Outcome is what applying the action did, set by the store together
+	// with Seq. Its dispatcher, and every middleware once next returned
+	// nil, reads it there instead of going back to a state that may
+	// already include later actions. It is never logged: a replay
+	// computes it again from the states around the action.
+	Outcome Outcome
+}
+
+// Outcome is what the reducer granted an applied action: what its sender
+// must be told and what middleware reacting to it must act on, as opposed
+// to what the action asked for.
+type Outcome struct {
+	// Applied is false when the reducer ignored the action and returned
+	// the state it was given: a duplicate clientId, a write or connect
+	// from a socket that is not open, a stale expiry. Such an action keeps
+	// its seq in the log and changes nothing.
+	Applied bool
+	// User is the id the action is about once applied: for TypeConnect, the
+	// claimed id or the fresh Fallback the reducer gave instead; for an
+	// action of a socket, that socket's user; otherwise Action.User.
+	User string
+	// Seq is the seq whose effect stands for the action: for a
+	// TypeWriteMessage whose clientId the room already had, the original
+	// write's; otherwise the action's own.
+	Seq uint64
 }
 
 // The chat action types.

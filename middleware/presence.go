@@ -53,19 +53,23 @@ func NewPresence(s ChatStore, grace time.Duration, log zerolog.Logger) *Presence
 
 // Middleware starts a timer after each applied TypeCloseSession that left
 // its user without sockets in the room, and cancels the user's timer when a
-// socket of the user connects again. a.User must name the closed socket's user.
+// socket of the user connects again. It acts on what the reducer granted
+// (a.Outcome), never on what the action asked for: a claim of someone
+// else's id that the reducer refused (the socket got a fresh id) leaves
+// that user's timer running, and an action rejected by any middleware, or
+// ignored by the reducer, starts and cancels nothing.
 func (p *Presence) Middleware() store.Middleware {
 	return func(next store.Dispatch) store.Dispatch {
 		return func(ctx context.Context, a *actions.Action) error {
 			err := next(ctx, a)
-			if err != nil || a.User == "" {
+			if err != nil || !a.Outcome.Applied || a.Outcome.User == "" {
 				return err
 			}
 			switch a.Type {
 			case actions.TypeConnect:
-				p.cancel(presenceKey{a.Room, a.User})
+				p.cancel(presenceKey{a.Room, a.Outcome.User})
 			case actions.TypeCloseSession:
-				p.schedule(a)
+				p.schedule(a.Room, a.Outcome.User, a.Seq)
 			}
 			return nil
 		}
@@ -90,17 +94,18 @@ func (p *Presence) Resume(node string) {
 	}
 }
 
-// schedule starts the grace timer if a left its user's presence in grace.
-func (p *Presence) schedule(a *actions.Action) {
-	room := p.store.GetState().Room(a.Room)
-	if room == nil {
+// schedule starts user's grace timer in room if the close at seq left the
+// user without a socket there.
+func (p *Presence) schedule(room, user string, seq uint64) {
+	r := p.store.GetState().Room(room)
+	if r == nil {
 		return
 	}
-	pr, ok := room.Presence(a.User)
-	if !ok || pr.Sockets > 0 || pr.LeftAt != a.Seq {
+	pr, ok := r.Presence(user)
+	if !ok || pr.Sockets > 0 || pr.LeftAt != seq {
 		return
 	}
-	p.start(presenceKey{a.Room, a.User}, a.Seq)
+	p.start(presenceKey{room, user}, seq)
 }
 
 // start (re)starts the timer of key for the leave at seq since.

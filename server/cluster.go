@@ -79,7 +79,7 @@ func openClusterStore(ctx context.Context, cfg Config, keepSnapshots bool, m *me
 		return nil, node, err
 	}
 	node.log = nlog
-	opts := store.Options[chat.State]{Log: m.log(nlog), Logger: cfg.Logger}
+	opts := store.Options[chat.State]{Log: m.log(nlog), Logger: cfg.Logger, Outcome: chat.OutcomeOf}
 	if keepSnapshots {
 		dir := filepath.Join(cfg.Data, "cluster", fmt.Sprintf("%s-%d", nlog.Stream(), nlog.Created().UnixNano()), cfg.Cluster.Node)
 		if node.snaps, err = file.Open(dir, file.Options{SnapshotsOnly: true, Logger: cfg.Logger}); err != nil {

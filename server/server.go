@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func openStore(ctx context.Context, cfg Config, m *metrics) (*store.Store[chat.State], error) {
 	reduce := chat.NewReducer(chat.Options{History: cfg.History})
 	if cfg.Data == "" {
-		return store.New(chat.State{}, reduce), nil
+		return store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{Outcome: chat.OutcomeOf})
 	}
 	start := time.Now()
 	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger, OnSync: m.onSync()})
@@ -166,6 +166,7 @@ func openStore(ctx context.Context, cfg Config, m *metrics) (*store.Store[chat.S
 	}
 	st, err := store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{
 		Log: m.log(flog), Snapshots: m.snapshots(flog), Codec: chat.Codec{}, SnapshotEvery: cfg.SnapshotEvery, Logger: cfg.Logger,
+		Outcome: chat.OutcomeOf,
 	})
 	if err != nil {
 		flog.Close()

@@ -77,8 +77,7 @@ func (s *Store[S]) commitShared(batch []*request) {
 	}
 	if cause := f.log.Append(context.Background(), f.acts); cause != nil {
 		s.opts.Logger.Warn().Err(cause).Int("actions", len(batch)).Msg("the shared log did not confirm a batch; its actions may still be applied")
-		err := &actions.Error{Code: actions.CodeUnconfirmed,
-			Message: "the action log did not confirm this in time; it may still be applied (re-send it with the same clientId to have it applied once)"}
+		err := fmt.Errorf("%w: %w", ErrUnconfirmed, cause)
 		f.mu.Lock()
 		for i, r := range batch {
 			// An action whose append failed may still arrive through Follow
@@ -111,7 +110,7 @@ func (s *Store[S]) applyFollowed(a *actions.Action) error {
 	delete(f.waiting, a.ID)
 	f.mu.Unlock()
 	if r != nil {
-		r.action.Seq = a.Seq
+		r.action.Seq, r.action.Outcome = a.Seq, own.Outcome
 		r.result <- err
 	}
 	s.maybeSnapshot()

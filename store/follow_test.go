@@ -179,8 +179,8 @@ func TestSharedAppendFailureReachesTheDispatcher(t *testing.T) {
 	shared.failing = true
 	shared.mu.Unlock()
 	err := s.Dispatch(context.Background(), &actions.Action{Type: "x"})
-	if e := actions.AsError(err); e.Code != actions.CodeUnconfirmed || s.Seq() != 0 {
-		t.Fatalf("Dispatch = %v at seq %d, want %s and nothing applied", err, s.Seq(), actions.CodeUnconfirmed)
+	if !errors.Is(err, store.ErrUnconfirmed) || s.Seq() != 0 {
+		t.Fatalf("Dispatch = %v at seq %d, want ErrUnconfirmed and nothing applied", err, s.Seq())
 	}
 	shared.mu.Lock()
 	shared.failing = false

@@ -25,8 +25,10 @@ type Reducer[S any] func(prev S, a *actions.Action) S
 
 // Dispatch sends an action on its way to the reducer, on the caller's
 // goroutine, through every middleware of the chain. It returns once the
-// action has been applied (a.Seq is then set, and the state GetState
-// returns includes it) or rejected.
+// action has been applied or rejected. Once applied, a.Seq and a.Outcome
+// are set: what the reducer granted the action (see Options.Outcome), which
+// the caller reads there rather than from a later state. The state
+// GetState returns then includes the action.
 //
 // The error is nil when the action was applied. Otherwise it is a
 // rejection, usually an *actions.Error, which the sender of the action
@@ -71,7 +73,9 @@ type Dispatch func(ctx context.Context, a *actions.Action) error
 //     socket with that code after the event. Any other error reaches the
 //     sender as actions.CodeInternal. Nothing of a rejected action enters
 //     the log or the state.
-//   - Act on the result: call next, then look at err and at a (its Seq).
+//   - Act on the result: call next, then look at err and at a.Seq and
+//     a.Outcome: act on what the reducer granted (the id a connect got,
+//     whether the action changed anything), never on what was asked.
 //   - Read the state with the store's GetState. Before next, it does not
 //     include a; after next returned nil, it does (and maybe more).
 //   - Dispatch further actions through the store's Dispatch (not through
@@ -121,6 +125,12 @@ type Subscriber[S any] func(Change[S])
 // ErrClosed is returned by Dispatch once the store is closed.
 var ErrClosed = errors.New("store: closed")
 
+// ErrUnconfirmed is returned by Dispatch when a shared log (a Follower) did
+// not confirm the append of the action in time. The action may still be
+// applied later; its sender can re-send it, with the same idempotency key,
+// to have it applied once.
+var ErrUnconfirmed = errors.New("store: the log did not confirm the action in time; it may still be applied")
+
 // maxBatch bounds how many queued actions one log append carries.
 const maxBatch = 512
 
@@ -146,6 +156,13 @@ type Options[S any] struct {
 	SnapshotEvery uint64
 	// Logger reports background failures (snapshots). Defaults to none.
 	Logger zerolog.Logger
+	// Outcome, if set, tells what the reducer granted each applied action,
+	// from the states before and after it; the store puts the result in
+	// the action's Outcome field before its dispatcher and the middleware
+	// around it see the action again. It runs in the apply loop and must
+	// be as pure and quick as the reducer. Without it, an applied action's
+	// Outcome is {Applied: true, User: a.User, Seq: a.Seq}.
+	Outcome func(prev, next S, a *actions.Action) actions.Outcome
 }
 
 // Store holds the state and applies actions to it, one batch at a time.
@@ -398,15 +415,20 @@ func (s *Store[S]) appendToLog(acts []*actions.Action) error {
 	return nil
 }
 
-// step applies one logged action and notifies the subscribers. An action
-// whose reducer panics keeps its seq but changes nothing, here and in
-// every replay alike.
+// step applies one logged action, records its outcome in it, and notifies
+// the subscribers. An action whose reducer panics keeps its seq but
+// changes nothing, here and in every replay alike.
 func (s *Store[S]) step(a *actions.Action) error {
 	prev := *s.state.Load()
 	next, err := reduceSafely(s.reduce, prev, a)
 	s.seq.Store(a.Seq)
 	if err != nil {
 		return err
+	}
+	if s.opts.Outcome != nil {
+		a.Outcome = s.opts.Outcome(prev, next, a)
+	} else {
+		a.Outcome = actions.Outcome{Applied: true, User: a.User, Seq: a.Seq}
 	}
 	s.state.Store(&next)
 	change := Change[S]{Seq: a.Seq, Action: a, Prev: prev, Next: next}

@@ -120,7 +120,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, s := range open {
-		s.closeWith(closeGoingAway, "server shutting down")
+		s.out.closeWith(closeGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() {
@@ -149,7 +149,7 @@ func (h *Hub) Disconnect(code websocket.StatusCode, reason string) {
 	}
 	h.mu.Unlock()
 	for _, s := range open {
-		s.closeWith(code, reason)
+		s.out.closeWith(code, reason)
 	}
 }
 
@@ -227,7 +227,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	if len(ops) > 0 {
 		for id, s := range feed.v2 {
 			if id != except {
-				s.sendPatch(c.Seq, ops)
+				s.out.sendPatch(c.Seq, ops)
 			}
 		}
 	}
@@ -243,7 +243,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 			feed.greetV2(s, c, d)
 			feed.v2[sess.ID] = s
 		} else {
-			s.send(actions.EncodeConnected(
+			s.out.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
 				d.Next.UserList(), feed.v1messages, s.token))
 			feed.v1[sess.ID] = s
@@ -258,7 +258,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 func (f *roomFeed) broadcastV1(frame []byte, except string) {
 	for id, s := range f.v1 {
 		if id != except {
-			s.send(frame)
+			s.out.send(frame)
 		}
 	}
 }

@@ -29,18 +29,3 @@ type resumeRequest struct {
 	ok        bool // lastSeq and a token were sent
 	tokenHash string
 }
-
-// connected records which id the state gave this socket.
-func (s *session) connected() {
-	if sess, ok := s.hub.store.GetState().Room(s.room).Session(s.id); ok && sess.UserID != "" {
-		s.user = sess.UserID
-	}
-}
-
-// ack tells a v2 client that its write with clientID is applied, with the
-// seq it was applied at: this write's, or the original's for a duplicate.
-func (s *session) ack(clientID string) {
-	if seq, ok := s.hub.store.GetState().Room(s.room).Written(s.user, clientID); ok {
-		s.send(actions.EncodeAck(clientID, seq))
-	}
-}

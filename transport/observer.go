@@ -70,24 +70,11 @@ func (h *Hub) Stats() Stats {
 // Stats returns the server's running totals of frames.
 func (s *Server) Stats() Stats { return s.hub.Stats() }
 
-// takeQueue empties the send queue and returns the frames it held; s.mu
-// held.
-func (s *session) takeQueue() []outFrame {
-	q := s.queue
-	s.queue, s.queuedBytes = nil, 0
-	if len(q) > 0 {
-		s.hub.stats.left.Add(uint64(len(q)))
-	}
-	return q
-}
-
 // closedWith returns the close code of the ended session, and whether the
 // server chose it, for Observer.SocketClosed. readErr is the error that
 // ended the reader, if it ended on one.
 func (s *session) closedWith(readErr error) (code int, byServer bool) {
-	s.mu.Lock()
-	sent := s.closeCode
-	s.mu.Unlock()
+	sent := s.out.closedCode()
 	switch {
 	case sent > 0:
 		return int(sent), true

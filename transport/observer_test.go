@@ -31,7 +31,7 @@ func TestClosedWith(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &session{closeCode: tc.sent}
+			s := &session{out: sender{closeCode: tc.sent}}
 			if code, by := s.closedWith(tc.readErr); code != tc.code || by != tc.byServer {
 				t.Fatalf("closedWith = %d, %v; want %d, %v", code, by, tc.code, tc.byServer)
 			}
@@ -46,7 +46,7 @@ func TestStatsCountFrames(t *testing.T) {
 	h := &Hub{}
 	cfg := Config{SendQueue: 3}.withDefaults()
 	// A writer is busy (writing): queued frames wait until it takes them.
-	s := &session{hub: h, cfg: cfg, writing: true}
+	s := &sender{cfg: cfg, stats: &h.stats, writing: true}
 	want := func(queued, waiting, drops uint64) {
 		t.Helper()
 		if got := h.Stats(); got != (Stats{FramesQueued: queued, FramesWaiting: waiting, SlowDrops: drops}) {

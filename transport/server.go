@@ -150,8 +150,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		remote = r.RemoteAddr
 	}
-	sess := newSession(s.hub, conn, room, remote)
-	sess.v2 = conn.Subprotocol() == actions.Subprotocol
+	sess := newSession(s.hub, conn, room, remote, conn.Subprotocol() == actions.Subprotocol)
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		return

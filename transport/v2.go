@@ -67,15 +67,15 @@ func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
 	user := d.Connected.UserID
 	if f.canResume(s, c, d) {
-		s.send(actions.EncodeResumed(s.resume.lastSeq, user, s.token))
+		s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, s.token))
 		for _, ch := range f.recent[f.head:] {
 			if ch.seq > s.resume.lastSeq {
-				s.sendPatch(ch.seq, ch.ops)
+				s.out.sendPatch(ch.seq, ch.ops)
 			}
 		}
 		return
 	}
-	s.send(actions.EncodeSnapshot(c.Seq, user, s.token, d.Next.UserList(), f.messages))
+	s.out.send(actions.EncodeSnapshot(c.Seq, user, s.token, d.Next.UserList(), f.messages))
 }
 
 // canResume: the socket sent lastSeq and a token; it kept its id with that

@@ -1,0 +1,235 @@
+package transport
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/actions"
+)
+
+// sender is the send side of one socket: a bounded queue of frames, the
+// writer goroutine that drains it, the v2 merge window and the write
+// timeout. Anyone may queue frames (the hub's fan-out, the socket's own
+// reader); only the writer writes. A writer goroutine runs only while
+// frames wait: an idle socket has none. Its owner, the session, ends it
+// with stop before the socket goes.
+type sender struct {
+	conn  *websocket.Conn
+	cfg   Config
+	v2    bool            // merge adjacent changes into one patch, once per MergeWindow
+	done  <-chan struct{} // closed when the session ends: stop waiting
+	stats *queueStats
+	log   zerolog.Logger
+
+	// Guarded by mu. Once a writer closed the socket or failed, none
+	// starts again (writerEnded).
+	mu          sync.Mutex
+	queue       []outFrame
+	queuedBytes int
+	closeCode   websocket.StatusCode // set once: the writer closes with it
+	closeReason string
+	writing     bool
+	writerEnded bool
+	writers     sync.WaitGroup
+
+	// Only the writer touches these: when it last took frames to write,
+	// and the timer that drops a peer too slow to take them.
+	lastWrite  time.Time
+	writeTimer *time.Timer
+}
+
+// outFrame is one queued item: a whole frame, or one change's v2
+// operations.
+type outFrame struct {
+	data []byte
+	ops  [][]byte
+	seq  uint64
+}
+
+// stopWriting tells the writer to stop without a close frame: the reader
+// has already seen the socket end.
+const stopWriting websocket.StatusCode = -1
+
+// send queues a frame. A socket whose queue is full is closed with 1013:
+// a slow reader never holds up anyone else.
+func (w *sender) send(frame []byte) {
+	w.enqueue(outFrame{data: frame}, len(frame))
+}
+
+// sendPatch queues the v2 operations of the change at seq. The writer
+// merges adjacent changes into one `patch` frame.
+func (w *sender) sendPatch(seq uint64, ops [][]byte) {
+	size := 0
+	for _, op := range ops {
+		size += len(op)
+	}
+	w.enqueue(outFrame{ops: ops, seq: seq}, size)
+}
+
+func (w *sender) enqueue(f outFrame, size int) {
+	w.mu.Lock()
+	if w.closeCode != 0 {
+		w.mu.Unlock()
+		return
+	}
+	if len(w.queue) >= w.cfg.SendQueue || w.queuedBytes+size > w.cfg.SendQueueBytes {
+		queued := len(w.queue)
+		w.mu.Unlock()
+		w.log.Warn().Int("queued", queued).Msg("socket too slow; closing it")
+		if w.closeWith(closeTryAgain, "too slow a reader") {
+			w.stats.drops.Add(1)
+		}
+		return
+	}
+	w.queue = append(w.queue, f)
+	w.queuedBytes += size
+	w.stats.queued.Add(1)
+	w.startWriterLocked()
+	w.mu.Unlock()
+}
+
+// closeWith asks the writer to close the socket with code once the frames
+// already queued are written (for 1013, at once). The first call wins,
+// and only it returns true.
+func (w *sender) closeWith(code websocket.StatusCode, reason string) (first bool) {
+	w.mu.Lock()
+	if first = w.closeCode == 0; first {
+		w.closeCode, w.closeReason = code, reason
+		if code == closeTryAgain {
+			w.takeQueue()
+		}
+	}
+	w.startWriterLocked()
+	w.mu.Unlock()
+	return first
+}
+
+// stop ends the send side: the writer stops without a close frame unless
+// one was asked for, and stop waits for it and drops what it left.
+func (w *sender) stop() {
+	w.closeWith(stopWriting, "")
+	w.writers.Wait()
+	w.mu.Lock()
+	w.takeQueue()
+	w.mu.Unlock()
+}
+
+// closedCode returns the close code the server chose, or 0.
+func (w *sender) closedCode() websocket.StatusCode {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closeCode
+}
+
+// takeQueue empties the queue and returns the frames it held; w.mu held.
+func (w *sender) takeQueue() []outFrame {
+	q := w.queue
+	w.queue, w.queuedBytes = nil, 0
+	if len(q) > 0 {
+		w.stats.left.Add(uint64(len(q)))
+	}
+	return q
+}
+
+// startWriterLocked starts a writer goroutine unless one runs or the
+// socket's writing has ended; w.mu held.
+func (w *sender) startWriterLocked() {
+	if w.writing || w.writerEnded {
+		return
+	}
+	w.writing = true
+	w.writers.Add(1)
+	go w.writeLoop()
+}
+
+// writeLoop writes queued frames in order until the queue is empty, and
+// closes the socket when asked.
+func (w *sender) writeLoop() {
+	defer w.writers.Done()
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 && w.closeCode == 0 {
+			w.writing = false // idle: the next frame starts a writer again
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+		w.awaitMergeWindow()
+		w.mu.Lock()
+		frames, code, reason := w.takeQueue(), w.closeCode, w.closeReason
+		w.mu.Unlock()
+		err := w.writeAll(frames)
+		if err != nil {
+			w.conn.CloseNow()
+		} else if code > 0 {
+			w.conn.Close(code, reason)
+		}
+		if err != nil || code != 0 {
+			w.mu.Lock()
+			w.writing, w.writerEnded = false, true
+			w.mu.Unlock()
+			return
+		}
+	}
+}
+
+// awaitMergeWindow holds a v2 socket's next write until MergeWindow has
+// passed since its last one, so that the changes queued meanwhile go out
+// as one patch.
+func (w *sender) awaitMergeWindow() {
+	if !w.v2 || w.cfg.MergeWindow <= 0 {
+		return
+	}
+	now := time.Now()
+	if wait := w.lastWrite.Add(w.cfg.MergeWindow).Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-w.done:
+			t.Stop()
+		}
+		now = now.Add(wait)
+	}
+	w.lastWrite = now
+}
+
+// writeAll writes the frames in order, merging each run of adjacent v2
+// changes into one `patch` whose seq is the last one's: fewer frames are
+// what makes fan-out fast. A peer that takes longer than WriteTimeout to
+// accept them is dropped.
+func (w *sender) writeAll(frames []outFrame) error {
+	if w.writeTimer == nil {
+		w.writeTimer = time.AfterFunc(w.cfg.WriteTimeout, func() { w.conn.CloseNow() })
+	} else {
+		w.writeTimer.Reset(w.cfg.WriteTimeout)
+	}
+	defer w.writeTimer.Stop()
+	for i := 0; i < len(frames); {
+		if frames[i].ops == nil {
+			if err := w.write(frames[i].data); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		var ops [][]byte
+		var seq uint64
+		for ; i < len(frames) && frames[i].ops != nil; i++ {
+			ops, seq = append(ops, frames[i].ops...), frames[i].seq
+		}
+		if err := w.write(actions.EncodePatch(seq, ops)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write writes one frame. Its context never ends: a context that can end
+// costs the library a watcher per write, so writeAll's timer and the
+// session's end (which drops the socket) bound writes instead.
+func (w *sender) write(frame []byte) error {
+	return w.conn.Write(context.Background(), websocket.MessageText, frame)
+}
