@@ -5,7 +5,8 @@
 //
 // States are persistent: every version shares structure with the previous
 // one, so applying an action costs O(log n) in the size of the room and,
-// amortized, O(1) in the length of the history (DESIGN.md, property 4).
+// amortized, O(1) in the length of the history (docs/architecture.md,
+// rule 4, "Immutable states").
 // Rooms, users, sessions and ids are hash array mapped tries (hashMap); a
 // room's message window and clientId window are windows whose versions
 // share one append-only array (window, clientIDWindow). Any goroutine may

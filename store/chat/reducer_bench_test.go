@@ -12,7 +12,7 @@ import (
 // BenchmarkReduce measures the chat reducer alone on message writes into a
 // room whose message window (history) and clientId window are full, as in
 // a long-running room. The cost per write must not grow with the history
-// (DESIGN.md property 4).
+// (docs/architecture.md, rule 4, "Immutable states").
 //
 //	go test -run '^$' -bench BenchmarkReduce -benchmem ./store/chat
 func BenchmarkReduce(b *testing.B) {
