@@ -100,11 +100,18 @@ func EncodeMessageWritten(messages [][]byte) []byte {
 // EncodeError returns the `error` frame for e.
 func EncodeError(e *Error) []byte {
 	return mustMarshal(struct {
-		Event   string `json:"event"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Ref     string `json:"ref,omitempty"`
-	}{EventError, e.Code, e.Message, e.Ref})
+		Event      string `json:"event"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		Ref        string `json:"ref,omitempty"`
+		RetryAfter int64  `json:"retryAfter,omitempty"`
+	}{EventError, e.Code, e.Message, e.Ref, retryMillis(e.RetryAfter)})
+}
+
+// retryMillis rounds d up to whole milliseconds, so that a client that
+// waits that long never comes back too early.
+func retryMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 // AppendList appends the JSON array of the already encoded items to b.

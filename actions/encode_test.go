@@ -67,3 +67,27 @@ func TestEncodeInvalidUTF8StaysJSON(t *testing.T) {
 		t.Fatalf("invalid JSON: %q", b)
 	}
 }
+
+// TestEncodeErrorRetryAfter: a transient refusal tells the client how long
+// to wait, in whole milliseconds rounded up; others carry no hint.
+func TestEncodeErrorRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		after time.Duration
+		want  map[string]any
+	}{
+		{"no hint", 0, map[string]any{"event": "error", "code": "rate_limited", "message": "m"}},
+		{"rounded up", 1500 * time.Microsecond, map[string]any{"event": "error", "code": "rate_limited", "message": "m", "retryAfter": 2.0}},
+		{"whole", time.Second, map[string]any{"event": "error", "code": "rate_limited", "message": "m", "retryAfter": 1000.0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := decode(t, actions.EncodeError(&actions.Error{Code: "rate_limited", Message: "m", RetryAfter: tc.after}))
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("error = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

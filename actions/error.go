@@ -3,6 +3,7 @@ package actions
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes sent to clients in the `error` event. They are stable: clients
@@ -23,7 +24,7 @@ const (
 	CodeInvalidRoom      = "invalid_room"       // a room name outside [A-Za-z0-9_-]{1,64}
 	CodeInternal         = "internal"           // the server failed; the action was not applied
 	CodeUnconfirmed      = "unconfirmed"        // a cluster's log did not confirm the action in time: it may still be applied; re-send with the same clientId
-	CodeUnavailable      = "unavailable"        // the server is shutting down
+	CodeUnavailable      = "unavailable"        // the server cannot take the action now (shutting down, its log failing); retry after retryAfter
 	CodeRateLimited      = "rate_limited"       // too many actions too fast; the message says when to retry
 	CodeTokenMissing     = "token_missing"      // authentication is on and `connecting` has no token
 	CodeTokenInvalid     = "token_invalid"      // a token that is malformed, forged, of a wrong algorithm, not yet valid or missing claims
@@ -37,11 +38,16 @@ const (
 // Close, when not zero, is a WebSocket close code (for example 1008 for a
 // policy violation): the transport sends the `error` event, then closes
 // the socket with that code.
+//
+// RetryAfter, when not zero, tells the client how long to wait before it
+// sends the action again (the wire `retryAfter`, in milliseconds): set on
+// every transient refusal (rate_limited, unconfirmed, unavailable).
 type Error struct {
-	Code    string
-	Message string
-	Ref     string
-	Close   int
+	Code       string
+	Message    string
+	Ref        string
+	Close      int
+	RetryAfter time.Duration
 }
 
 // ClosePolicy is the close code for policy violations (rate limits,

@@ -119,7 +119,9 @@ func (l *rateLimiter) allow(src actions.Source) *actions.Error {
 	if s.refused = append(s.refused, now); len(s.refused) > l.o.AbuseLimit {
 		return &actions.Error{Code: actions.CodeRateLimited, Message: "rate limit exceeded too often", Close: actions.ClosePolicy}
 	}
-	return actions.Errorf(actions.CodeRateLimited, "rate limit exceeded: retry in %v", wait)
+	e := actions.Errorf(actions.CodeRateLimited, "rate limit exceeded: retry in %v", wait)
+	e.RetryAfter = wait
+	return e
 }
 
 // address returns the bucket of remote, first forgetting every address

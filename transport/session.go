@@ -214,7 +214,7 @@ func (s *session) handle(data []byte) *actions.Error {
 // wireError turns a Dispatch error into the `error` event its sender gets.
 func wireError(err error) *actions.Error {
 	if errors.Is(err, store.ErrUnconfirmed) {
-		return &actions.Error{Code: actions.CodeUnconfirmed,
+		return &actions.Error{Code: actions.CodeUnconfirmed, RetryAfter: time.Second,
 			Message: "the action log did not confirm this in time; it may still be applied (re-send it with the same clientId to have it applied once)"}
 	}
 	return actions.AsError(err)
