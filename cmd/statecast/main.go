@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/statecast/statecast/internal/loadtest"
 )
 
 func main() {
@@ -36,7 +38,7 @@ func Run(ctx context.Context, args, env []string) error {
 	case "replay":
 		return replay(ctx, args, env, os.Stdout)
 	case "bench":
-		return bench(ctx, args, os.Stdout)
+		return loadtest.Run(ctx, args, os.Stdout)
 	case "help":
 		fmt.Fprintln(os.Stderr, usage)
 		return nil

@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // runFill posts c.historyFill messages from one client, a window of them
 // at a time, and waits until each was delivered back to it.
-func runFill(ctx context.Context, c benchConfig, d *benchDialer, prefix string) (*fillReport, error) {
+func runFill(ctx context.Context, c config, d *dialer, prefix string) (*FillReport, error) {
 	const window = 32
 	ws, _, buf, err := d.join(ctx, c.url, prefix+"-fill", "fill", nil)
 	if err != nil {
@@ -83,37 +83,6 @@ func runFill(ctx context.Context, c benchConfig, d *benchDialer, prefix string) 
 	}
 	elapsed := time.Since(start)
 	ws.Close(websocket.StatusNormalClosure, "")
-	return &fillReport{Messages: c.historyFill, Delivered: int(delivered.Load()), Seconds: elapsed.Seconds(),
+	return &FillReport{Messages: c.historyFill, Delivered: int(delivered.Load()), Seconds: elapsed.Seconds(),
 		PerSecond: float64(c.historyFill) / elapsed.Seconds()}, nil
-}
-
-// drainSlow resumes reading a client that stopped reading, until the
-// socket ends or 12 s passed (longer than statecast's 10 s write
-// timeout), and tells how the server treated it.
-func drainSlow(ws *websocket.Conn) slowReport {
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Second)
-	defer cancel()
-	defer ws.CloseNow()
-	var buf []byte
-	var err error
-	n := 0
-	for {
-		if buf, err = readFrame(ctx, ws, buf); err != nil {
-			break
-		}
-		n++
-	}
-	code := int(websocket.CloseStatus(err))
-	sr := slowReport{CloseCode: code, Frames: n}
-	switch {
-	case code == 1013:
-		sr.Outcome = "closed by the server with 1013 (try again later)"
-	case code != -1:
-		sr.Outcome = fmt.Sprintf("closed by the server with %d", code)
-	case ctx.Err() != nil:
-		sr.Outcome = "still open: the server kept it"
-	default:
-		sr.Outcome = "dropped without a close frame: " + err.Error()
-	}
-	return sr
 }

@@ -1,21 +1,16 @@
-package main
+package loadtest
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/netip"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// benchConfig is everything `statecast bench` can be told.
-type benchConfig struct {
+// config is everything the command line can say.
+type config struct {
 	mode        string
 	url         string
 	dialect     string
@@ -39,9 +34,9 @@ type benchConfig struct {
 	quiet time.Duration
 }
 
-func (c benchConfig) v2() bool { return c.dialect == "v2" }
+func (c config) v2() bool { return c.dialect == "v2" }
 
-const benchUsage = `usage: statecast bench [flags]
+const usage = `usage: statecast-load [flags]   (or: statecast bench [flags])
 
 Drives a chat server that speaks the v1 (seed) or v2 dialect, on this
 machine only (127.0.0.0/8, ::1, localhost), and reports its throughput,
@@ -61,11 +56,14 @@ with 1013.
 
 flags:`
 
-func parseBench(args []string) (benchConfig, error) {
-	var c benchConfig
-	fs := flag.NewFlagSet("statecast bench", flag.ContinueOnError)
+// parseArgs reads the command line into a config, applies the defaults
+// that depend on other flags, and rejects what cannot run. Its errors
+// match ErrUsage.
+func parseArgs(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("statecast-load", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), benchUsage)
+		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.mode, "mode", "fanout", "fanout, history or storm")
@@ -88,10 +86,13 @@ func parseBench(args []string) (benchConfig, error) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the summary")
 	c.quiet = 200 * time.Millisecond
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if err == flag.ErrHelp {
+			return c, err
+		}
+		return c, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return c, usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if c.mode == "history" && c.historyFill == 0 {
 		c.historyFill = 1000
@@ -100,34 +101,34 @@ func parseBench(args []string) (benchConfig, error) {
 		c.inflight = 1
 	}
 	if err := checkLoopback(c.url); err != nil {
-		return c, err
+		return c, usageError{err}
 	}
 	switch {
 	case c.mode != "fanout" && c.mode != "history" && c.mode != "storm":
-		return c, fmt.Errorf("-mode %q: want fanout, history or storm", c.mode)
+		return c, usageErrorf("-mode %q: want fanout, history or storm", c.mode)
 	case c.dialect != "v1" && c.dialect != "v2":
-		return c, fmt.Errorf("-dialect %q: want v1 or v2", c.dialect)
+		return c, usageErrorf("-dialect %q: want v1 or v2", c.dialect)
 	case c.clients < 1:
-		return c, fmt.Errorf("-clients must be at least 1")
+		return c, usageErrorf("-clients must be at least 1")
 	case c.mode != "storm" && (c.writers < 1 || c.writers > c.clients):
-		return c, fmt.Errorf("-writers must be between 1 and -clients")
+		return c, usageErrorf("-writers must be between 1 and -clients")
 	case c.mode != "storm" && c.messages < c.writers:
-		return c, fmt.Errorf("-messages must be at least -writers")
+		return c, usageErrorf("-messages must be at least -writers")
 	case c.rate < 0 || c.inflight < 0 || c.historyFill < 0 || c.slow < 0 || c.size < 0 || c.pid < 0:
-		return c, fmt.Errorf("-rate, -inflight, -history-fill, -slow, -size and -pid cannot be negative")
+		return c, usageErrorf("-rate, -inflight, -history-fill, -slow, -size and -pid cannot be negative")
 	case c.concurrency < 1:
-		return c, fmt.Errorf("-concurrency must be at least 1")
+		return c, usageErrorf("-concurrency must be at least 1")
 	case c.rooms < 1 || c.rooms > 1 && c.mode != "storm":
-		return c, fmt.Errorf("-rooms must be at least 1, and more only in storm mode")
+		return c, usageErrorf("-rooms must be at least 1, and more only in storm mode")
 	case c.timeout <= 0 || c.hold < 0 || c.stall <= 0:
-		return c, fmt.Errorf("-timeout and -stall must be positive, -hold not negative")
+		return c, usageErrorf("-timeout and -stall must be positive, -hold not negative")
 	}
 	return c, nil
 }
 
-// checkLoopback refuses any target but this machine: this workplace allows
-// load only on loopback addresses. Names other than localhost are refused
-// rather than resolved; the dialer checks the address it reached as well.
+// checkLoopback refuses any target but this machine: load goes only to
+// loopback addresses. Names other than localhost are refused rather than
+// resolved; the dialer checks the address it reached as well.
 func checkLoopback(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -143,52 +144,5 @@ func checkLoopback(raw string) error {
 	if a, err := netip.ParseAddr(host); err == nil && a.Unmap().IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("-url %q: the bench only targets this machine (127.0.0.0/8, ::1 or localhost), not %q", raw, host)
-}
-
-// bench runs `statecast bench` and prints its report to stdout.
-func bench(ctx context.Context, args []string, stdout io.Writer) error {
-	c, err := parseBench(args)
-	if err != nil {
-		return err
-	}
-	if warn := raiseFileLimit(uint64(c.clients+c.slow) + 64); warn != "" {
-		fmt.Fprintln(os.Stderr, "statecast bench:", warn)
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	r := &benchReport{Mode: c.mode, Dialect: c.dialect, URL: c.url, Clients: c.clients, PID: c.pid}
-	d := newBenchDialer(c)
-	defer d.close()
-	if c.mode == "storm" {
-		err = runStorm(ctx, c, d, r)
-	} else {
-		err = runFanout(ctx, c, d, r)
-	}
-	if err != nil {
-		return err
-	}
-	if c.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
-	}
-	r.print(stdout)
-	return nil
-}
-
-// roomURL is the URL of room k of n: the -url itself when n is 1, else
-// /chat/bench-k for /chat and /chat/X-k for /chat/X.
-func roomURL(base string, k, n int) string {
-	if n <= 1 {
-		return base
-	}
-	u, _ := url.Parse(base)
-	p := strings.TrimSuffix(u.Path, "/")
-	if strings.Count(p, "/") <= 1 {
-		u.Path = p + "/bench-" + strconv.Itoa(k)
-	} else {
-		u.Path = p + "-" + strconv.Itoa(k)
-	}
-	return u.String()
+	return fmt.Errorf("-url %q: the load test only targets this machine (127.0.0.0/8, ::1 or localhost), not %q", raw, host)
 }

@@ -1,8 +1,7 @@
-package main
+package loadtest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,27 +16,27 @@ import (
 )
 
 // v2Subprotocol is the WebSocket subprotocol of the v2 dialect
-// (actions.Subprotocol; repeated here so the bench stays a pure client).
+// (actions.Subprotocol; repeated here so that the tool stays a pure client).
 const v2Subprotocol = "statecast.v2"
 
-// benchDialer opens the bench's sockets: directly (no proxy), to loopback
+// dialer opens the tool's sockets: directly (no proxy), to loopback
 // addresses only, without compression.
-type benchDialer struct {
+type dialer struct {
 	v2        bool
 	transport *http.Transport
 	client    *http.Client
 }
 
-func newBenchDialer(c benchConfig) *benchDialer {
+func newDialer(c config) *dialer {
 	tr := &http.Transport{
 		Proxy:             nil,
 		DialContext:       dialLoopback,
 		DisableKeepAlives: true,
 	}
-	return &benchDialer{v2: c.v2(), transport: tr, client: &http.Client{Transport: tr}}
+	return &dialer{v2: c.v2(), transport: tr, client: &http.Client{Transport: tr}}
 }
 
-func (d *benchDialer) close() { d.transport.CloseIdleConnections() }
+func (d *dialer) close() { d.transport.CloseIdleConnections() }
 
 // dialLoopback dials addr and refuses the connection unless its remote
 // address is a loopback address (a "localhost" that resolves elsewhere).
@@ -50,13 +49,13 @@ func dialLoopback(ctx context.Context, network, addr string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
 		c.Close()
-		return nil, fmt.Errorf("%s is not a loopback address: the bench only targets this machine", c.RemoteAddr())
+		return nil, fmt.Errorf("%s is not a loopback address: the load test only targets this machine", c.RemoteAddr())
 	}
 	return c, nil
 }
 
 // dial opens one socket to url, offering statecast.v2 in the v2 dialect.
-func (d *benchDialer) dial(ctx context.Context, url string) (*websocket.Conn, error) {
+func (d *dialer) dial(ctx context.Context, url string) (*websocket.Conn, error) {
 	opts := &websocket.DialOptions{HTTPClient: d.client, CompressionMode: websocket.CompressionDisabled}
 	if d.v2 {
 		opts.Subprotocols = []string{v2Subprotocol}
@@ -76,72 +75,11 @@ func (d *benchDialer) dial(ctx context.Context, url string) (*websocket.Conn, er
 	return ws, nil
 }
 
-// readFrame reads the next data frame into buf's storage, growing it as
-// needed, and returns the frame. A frame that is not text is an error.
-// With a context that never ends it costs no timer: end the read by
-// closing the socket.
-func readFrame(ctx context.Context, ws *websocket.Conn, buf []byte) ([]byte, error) {
-	typ, r, err := ws.Reader(ctx)
-	if err != nil {
-		return buf[:0], err
-	}
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	if typ != websocket.MessageText {
-		return buf, errors.New("the server sent a binary frame")
-	}
-	return buf, nil
-}
-
-// connectingFrame is the client's `connecting` event.
-func connectingFrame(id, name string) []byte {
-	b := []byte(`{"event":"connecting","id":`)
-	b = strconv.AppendQuote(b, id)
-	b = append(b, `,"username":`...)
-	b = strconv.AppendQuote(b, name)
-	return append(b, '}')
-}
-
-// writeFrame appends a `writeMessage` event carrying text (a marker and
-// ASCII padding: no escapes needed) to b. The seed trusts username;
-// statecast ignores it.
-func writeFrame(b []byte, name string, text []byte) []byte {
-	b = append(b, `{"event":"writeMessage","username":`...)
-	b = strconv.AppendQuote(b, name)
-	b = append(b, `,"message":"`...)
-	b = append(b, text...)
-	return append(b, `"}`...)
-}
-
-// padText pads a marker with a space and x's to size bytes.
-func padText(b []byte, size int) []byte {
-	if len(b) >= size {
-		return b
-	}
-	b = append(b, ' ')
-	for len(b) < size {
-		b = append(b, 'x')
-	}
-	return b
-}
-
 // join dials url, sends `connecting` and reads until the server answers
 // `connected` (v1) or `snapshot` (v2). It skips non-JSON frames (the seed
 // peer first sends the text "success connected") and events for others.
 // seq is the snapshot's seq in v2. buf is storage for frames.
-func (d *benchDialer) join(ctx context.Context, url, id, name string, buf []byte) (ws *websocket.Conn, seq uint64, _ []byte, err error) {
+func (d *dialer) join(ctx context.Context, url, id, name string, buf []byte) (ws *websocket.Conn, seq uint64, _ []byte, err error) {
 	if ws, err = d.dial(ctx, url); err != nil {
 		return nil, 0, buf, err
 	}
@@ -185,28 +123,41 @@ func (d *benchDialer) join(ctx context.Context, url, id, name string, buf []byte
 	}
 }
 
-// decodeEvent is the slow path of frameEvent: it decodes the frame.
-func decodeEvent(b []byte) ([]byte, bool) {
-	var f struct {
-		Event string `json:"event"`
+// readFrame reads the next data frame into buf's storage, growing it as
+// needed, and returns the frame. A frame that is not text is an error.
+// With a context that never ends it costs no timer: end the read by
+// closing the socket.
+func readFrame(ctx context.Context, ws *websocket.Conn, buf []byte) ([]byte, error) {
+	typ, r, err := ws.Reader(ctx)
+	if err != nil {
+		return buf[:0], err
 	}
-	if json.Unmarshal(b, &f) != nil {
-		return nil, false
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	return []byte(f.Event), true
+	if typ != websocket.MessageText {
+		return buf, errors.New("the server sent a binary frame")
+	}
+	return buf, nil
 }
 
-// wireError is an `error` event.
-type wireError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Ref     string `json:"ref"`
-}
-
-func decodeError(b []byte) wireError {
-	var e wireError
-	json.Unmarshal(b, &e)
-	return e
+// closeReason describes how a read ended: the close code, if any.
+func closeReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return strconv.Itoa(int(code))
+	}
+	return "no close frame"
 }
 
 // closeAll closes the sockets, at most concurrency at once, each with a
@@ -228,4 +179,33 @@ func closeAll(conns []*websocket.Conn, concurrency int) {
 		})
 	}
 	wg.Wait()
+}
+
+// forEachConcurrently calls fn(0) … fn(n-1), at most limit at once, and
+// returns the first error (the remaining calls still run).
+func forEachConcurrently(ctx context.Context, n, limit int, fn func(i int) error) error {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	var first error
+	var mu sync.Mutex
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }

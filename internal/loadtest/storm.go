@@ -1,9 +1,10 @@
-package main
+package loadtest
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +17,8 @@ import (
 // runStorm opens c.clients connections, at most c.concurrency at once,
 // each connecting until the server's connected (v1) or snapshot (v2); then
 // holds them for c.hold and closes them.
-func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchReport) error {
-	s := &stormReport{Attempted: c.clients, Failures: map[string]int{}}
+func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
+	s := &StormReport{Attempted: c.clients, Failures: map[string]int{}}
 	rep.Storm = s
 	prefix := "storm" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 
@@ -107,7 +108,7 @@ func runStorm(ctx context.Context, c benchConfig, d *benchDialer, rep *benchRepo
 	s.Loadgen = cpuSince(base.user, base.sys)
 	if c.pid > 0 {
 		srv2, _ = readProc(c.pid)
-		sv := &stormServer{RSSPeakKB: base.peak.Stop()}
+		sv := &StormServer{RSSPeakKB: base.peak.Stop()}
 		if base.serverErr != nil {
 			sv.Error = base.serverErr.Error()
 		} else {
@@ -168,4 +169,20 @@ func failureKind(err error) string {
 		msg = msg[:120]
 	}
 	return msg
+}
+
+// roomURL is the URL of room k of n: base itself when n is 1, else
+// /chat/bench-k for /chat and /chat/X-k for /chat/X.
+func roomURL(base string, k, n int) string {
+	if n <= 1 {
+		return base
+	}
+	u, _ := url.Parse(base)
+	p := strings.TrimSuffix(u.Path, "/")
+	if strings.Count(p, "/") <= 1 {
+		u.Path = p + "/bench-" + strconv.Itoa(k)
+	} else {
+		u.Path = p + "-" + strconv.Itoa(k)
+	}
+	return u.String()
 }
