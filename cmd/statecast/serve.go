@@ -45,8 +45,9 @@ type serveConfig struct {
 	cluster        server.Cluster
 }
 
-func parseServe(args, env []string) (serveConfig, error) {
-	var c serveConfig
+// serveFlags returns the flags of `statecast serve`, each bound to its
+// field of c and set to its default.
+func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("statecast serve", flag.ContinueOnError)
 	fs.StringVar(&c.transport.Addr, "addr", ":3005", "listen address `host:port` (STATECAST_ADDR)")
 	fs.DurationVar(&c.grace, "grace", middleware.DefaultGrace, "how long a user stays listed after its last socket closed (STATECAST_GRACE)")
@@ -81,6 +82,14 @@ func parseServe(args, env []string) (serveConfig, error) {
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.IntVar(&c.logSample, "log-sample", 0, "at debug level, log at most `N` applied actions per second; rejections and errors are always logged; 0 logs every action (STATECAST_LOG_SAMPLE)")
 	fs.DurationVar(&c.shutdownWithin, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take (STATECAST_SHUTDOWN_TIMEOUT)")
+	return fs
+}
+
+// parseServe parses the flags of `statecast serve` in args, with defaults
+// from the STATECAST_* variables of env, and checks their values.
+func parseServe(args, env []string) (serveConfig, error) {
+	var c serveConfig
+	fs := serveFlags(&c)
 	if err := applyEnv(fs, env); err != nil {
 		return c, err
 	}
@@ -187,12 +196,17 @@ func applyEnv(fs *flag.FlagSet, env []string) error {
 // serve runs the chat server until ctx ends. ready, when not nil, receives
 // the listening address once the server accepts connections.
 func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error {
-	var onReady func(*server.Server)
+	onReady := testHookServing
 	if ready != nil {
 		onReady = func(s *server.Server) { ready(s.Addr()) }
 	}
 	return serveServer(ctx, args, env, onReady)
 }
+
+// testHookServing, when set (by tests only), receives the server that
+// serve started without a ready function of its own (as Run does) once it
+// accepts connections.
+var testHookServing func(*server.Server)
 
 // serveServer is serve, but ready receives the running server itself (its
 // address, its store), for tests that look inside a node.
@@ -205,11 +219,34 @@ func serveServer(ctx context.Context, args, env []string, ready func(*server.Ser
 	if err != nil {
 		return err
 	}
-	policy, err := file.ParseFsync(c.fsync)
+	cfg, err := c.serverConfig(log)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Open(); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	if ready != nil {
+		ready(srv)
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWithin)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// serverConfig is the server.Config that c describes, logging to log.
+func (c serveConfig) serverConfig(log zerolog.Logger) (server.Config, error) {
+	policy, err := file.ParseFsync(c.fsync)
+	if err != nil {
+		return server.Config{}, err
+	}
+	return server.Config{
 		Transport:       c.transport,
 		History:         c.history,
 		Grace:           c.grace,
@@ -225,21 +262,7 @@ func serveServer(ctx context.Context, args, env []string, ready func(*server.Ser
 		Logger:          log,
 		LoggerOptions:   middleware.LoggerOptions{Sample: c.logSample},
 		Cluster:         c.cluster,
-	})
-	if err != nil {
-		return err
-	}
-	if err := srv.Open(); err != nil {
-		srv.Shutdown(context.Background())
-		return err
-	}
-	if ready != nil {
-		ready(srv)
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWithin)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	}, nil
 }
 
 func newLogger(level, format string, w *os.File) (zerolog.Logger, error) {

@@ -1,14 +1,12 @@
-package main
+package server_test
 
-// End-to-end tests of the rate limits: a real server, real WebSocket
-// clients, limits made small with the -rate flags.
+// End-to-end tests of Config.RateLimit: a real server, real WebSocket
+// clients, limits made small.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,28 +14,31 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/middleware"
+	"github.com/statecast/statecast/server"
+	"github.com/statecast/statecast/store/file"
 	"golang.org/x/time/rate"
 )
 
 // rlRead reads one frame without touching testing.T, for goroutines.
-func rlRead(conn *websocket.Conn, d time.Duration) (event, error) {
+func rlRead(conn *websocket.Conn, d time.Duration) (chattest.Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	typ, b, err := conn.Read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var e event
-	if typ != websocket.MessageText || json.Unmarshal(b, &e) != nil {
-		return nil, fmt.Errorf("frame is not a JSON object: %.80q", b)
+	if typ != websocket.MessageText {
+		return nil, fmt.Errorf("a binary frame: %.80q", b)
 	}
-	return e, nil
+	return chattest.ParseEvent(b)
 }
 
 // rlNewest returns "username: message" of the newest message of a
 // messageWritten.
-func rlNewest(e event) string {
-	list := e.list("messagesList")
+func rlNewest(e chattest.Event) string {
+	list := e.List("messagesList")
 	if len(list) == 0 {
 		return ""
 	}
@@ -51,26 +52,30 @@ func rlNewest(e event) string {
 func TestRateLimitFloodClosesOnlyTheFlooder(t *testing.T) {
 	t.Parallel()
 	const each = 15
-	s := startServer(t, "-rate", "20", "-rate-burst", "20", "-grace", "100ms", "-fsync", "off")
-	ann, _ := s.join("/chat", "ann", "ann")
-	bob, _ := s.join("/chat", "bob", "bob")
-	ann.expect("joined")
-	flood, _ := s.join("/chat", "flood", "flood")
+	s := chattest.Start(t, server.Config{
+		RateLimit: middleware.RateLimitOptions{PerSession: 20, SessionBurst: 20},
+		Grace:     100 * time.Millisecond,
+		Fsync:     file.Off,
+	})
+	ann, _ := s.Join(t, "/chat", "ann", "ann")
+	bob, _ := s.Join(t, "/chat", "bob", "bob")
+	ann.Expect("joined")
+	flood, _ := s.Join(t, "/chat", "flood", "flood")
 
 	// ann and bob read until each has every good message.
 	var wg sync.WaitGroup
 	got := make([][]string, 2)
 	floodSeen := make([]int, 2)
 	errs := make([]error, 2)
-	for i, c := range []*client{ann, bob} {
+	for i, c := range []*chattest.Client{ann, bob} {
 		wg.Go(func() {
 			for len(got[i]) < 2*each {
-				e, err := rlRead(c.conn, 10*time.Second)
+				e, err := rlRead(c.Conn(), 10*time.Second)
 				if err != nil {
 					errs[i] = fmt.Errorf("after %d good messages: %w", len(got[i]), err)
 					return
 				}
-				switch e.str("event") {
+				switch e.Name() {
 				case "joined", "disconnected":
 				case "messageWritten":
 					if m := rlNewest(e); strings.HasPrefix(m, "flood: ") {
@@ -100,7 +105,7 @@ func TestRateLimitFloodClosesOnlyTheFlooder(t *testing.T) {
 			for i := range 500 {
 				b, _ := json.Marshal(map[string]any{"event": "writeMessage", "message": fmt.Sprint("spam ", i)})
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err := flood.conn.Write(ctx, websocket.MessageText, b)
+				err := flood.Conn().Write(ctx, websocket.MessageText, b)
 				cancel()
 				if err != nil {
 					return // closed
@@ -109,15 +114,15 @@ func TestRateLimitFloodClosesOnlyTheFlooder(t *testing.T) {
 		})
 		wg.Go(func() {
 			for {
-				e, err := rlRead(flood.conn, 10*time.Second)
+				e, err := rlRead(flood.Conn(), 10*time.Second)
 				if err != nil {
 					floodClose = websocket.CloseStatus(err)
 					return
 				}
-				switch e.str("event") {
+				switch e.Name() {
 				case "joined", "disconnected", "messageWritten":
 				case "error":
-					if e.str("code") != "rate_limited" || e.str("ref") != "writeMessage" || e.str("message") == "" {
+					if e.Str("code") != "rate_limited" || e.Str("ref") != "writeMessage" || e.Str("message") == "" {
 						floodErr = fmt.Errorf("flooder got %v, want a rate_limited error for writeMessage", e)
 					}
 					refused++
@@ -128,12 +133,12 @@ func TestRateLimitFloodClosesOnlyTheFlooder(t *testing.T) {
 		})
 	}
 
-	// ann and bob chat at 10 messages a second each, half of -rate: even if
-	// the server stalls for 2s, the burst absorbs what piles up. The flood
-	// starts while they do.
+	// ann and bob chat at 10 messages a second each, half of the rate: even
+	// if the server stalls for 2s, the burst absorbs what piles up. The
+	// flood starts while they do.
 	for k := range each {
-		ann.write(fmt.Sprint("ann ", k))
-		bob.write(fmt.Sprint("bob ", k))
+		ann.Say(fmt.Sprint("ann ", k))
+		bob.Say(fmt.Sprint("bob ", k))
 		if k == 2 {
 			startFlood()
 		}
@@ -172,98 +177,52 @@ func TestRateLimitFloodClosesOnlyTheFlooder(t *testing.T) {
 	t.Logf("flooder: %d messages passed, %d refused", floodSeen[0], refused)
 }
 
-// rlDialFrom dials path from the local IP address local.
-func (s *testServer) rlDialFrom(local, path string) (*client, error) {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, s.url(path), &websocket.DialOptions{
-		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.t.Cleanup(func() { conn.CloseNow() })
-	return &client{t: s.t, conn: conn}, nil
-}
-
 // The sockets of one address share its bucket, connecting included; the
 // refusals leave them open; another address has a bucket of its own.
 func TestRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	// No limit per socket; 6 events at once per address, then one every 5s.
-	s := startServer(t, "-rate", "0", "-rate-per-address", "0.2", "-rate-address-burst", "6")
-	a, _ := s.join("/chat", "a", "a") // 5 left
-	b, _ := s.join("/chat", "b", "b") // 4 left
-	a.expect("joined")
+	s := chattest.Start(t, server.Config{RateLimit: middleware.RateLimitOptions{PerSession: rate.Inf, PerAddress: 0.2, AddressBurst: 6}})
+	a, _ := s.Join(t, "/chat", "a", "a") // 5 left
+	b, _ := s.Join(t, "/chat", "b", "b") // 4 left
+	a.Expect("joined")
 	for _, m := range []struct {
-		c    *client
+		c    *chattest.Client
 		text string
 	}{{a, "a1"}, {b, "b1"}, {a, "a2"}, {b, "b2"}} { // 0 left
-		m.c.write(m.text)
-		for _, c := range []*client{a, b} {
-			if e := c.expect("messageWritten"); rlNewest(e) != fmt.Sprintf("%s: %s", m.text[:1], m.text) {
+		m.c.Say(m.text)
+		for _, c := range []*chattest.Client{a, b} {
+			if e := c.Expect("messageWritten"); rlNewest(e) != fmt.Sprintf("%s: %s", m.text[:1], m.text) {
 				t.Fatalf("got %s, want %s's %s", rlNewest(e), m.text[:1], m.text)
 			}
 		}
 	}
-	a.write("a3")
-	e := a.expectError("rate_limited", "writeMessage")
-	if !strings.Contains(e.str("message"), "retry in") {
-		t.Fatalf("rate_limited message %q does not say when to retry", e.str("message"))
+	a.Say("a3")
+	e := expectError(t, a, "rate_limited", "writeMessage")
+	if !strings.Contains(e.Str("message"), "retry in") {
+		t.Fatalf("rate_limited message %q does not say when to retry", e.Str("message"))
 	}
-	b.write("b3")
-	b.expectError("rate_limited", "writeMessage")
-	c := s.dial("/chat")
-	c.send(map[string]any{"event": "connecting", "id": "c", "username": "c"})
-	c.expectError("rate_limited", "connecting")
+	b.Say("b3")
+	expectError(t, b, "rate_limited", "writeMessage")
+	c := s.Dial(t, "/chat")
+	c.Send(chattest.Connecting(map[string]any{"id": "c", "username": "c"}))
+	expectError(t, c, "rate_limited", "connecting")
 
 	if runtime.GOOS != "linux" {
 		t.Skip("only Linux routes all of 127.0.0.0/8 to the loopback interface")
 	}
-	d, err := s.rlDialFrom("127.0.0.2", "/chat")
-	if err != nil {
-		t.Fatalf("dial from 127.0.0.2: %v", err)
-	}
-	d.send(map[string]any{"event": "connecting", "id": "d", "username": "d"})
-	d.expect("connected")
-	d.write("d1")
-	if e := d.expect("messageWritten"); rlNewest(e) != "d: d1" {
+	d := s.Dial(t, "/chat", fromIP("127.0.0.2"))
+	d.Send(chattest.Connecting(map[string]any{"id": "d", "username": "d"}))
+	d.Expect("connected")
+	d.Say("d1")
+	if e := d.Expect("messageWritten"); rlNewest(e) != "d: d1" {
 		t.Fatalf("d got %s", rlNewest(e))
 	}
 	// a and b are still open: they see d arrive and speak.
-	for _, c := range []*client{a, b} {
-		c.expect("joined")
-		if e := c.expect("messageWritten"); rlNewest(e) != "d: d1" {
+	for _, c := range []*chattest.Client{a, b} {
+		c.Expect("joined")
+		if e := c.Expect("messageWritten"); rlNewest(e) != "d: d1" {
 			t.Fatalf("got %s, want d's d1", rlNewest(e))
-		}
-	}
-}
-
-// The rate flags: defaults, 0 for no limit, STATECAST_* variables, and
-// values that cannot work refused before the server starts.
-func TestRateLimitFlags(t *testing.T) {
-	t.Parallel()
-	c, err := parseServe(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.rateLimit; r.PerSession != 10 || r.SessionBurst != 20 || r.PerAddress != 50 || r.AddressBurst != 100 {
-		t.Fatalf("defaults: %+v", r)
-	}
-	c, err = parseServe([]string{"-rate", "0", "-rate-address-burst", "7"}, []string{"STATECAST_RATE_PER_ADDRESS=2.5", "STATECAST_RATE=3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.rateLimit; r.PerSession != rate.Inf || r.PerAddress != 2.5 || r.AddressBurst != 7 {
-		t.Fatalf("-rate 0 and variables: %+v", r)
-	}
-	for _, args := range [][]string{
-		{"-rate", "-1"}, {"-rate", "NaN"}, {"-rate-per-address", "-0.5"},
-		{"-rate-burst", "0"}, {"-rate-address-burst", "-1"},
-	} {
-		if _, err := parseServe(args, nil); err == nil {
-			t.Errorf("parseServe(%q) accepted", args)
 		}
 	}
 }

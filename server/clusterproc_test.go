@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package server_test
 
 import (
 	"context"
@@ -15,12 +15,13 @@ import (
 	"github.com/statecast/statecast/store/nats/natstest"
 )
 
-// startClusterChild runs the real binary as node id of the cluster on
-// nats, with the leases and grace of startNode.
-func startClusterChild(t *testing.T, bin, nats, id string) (*child, *testServer) {
+// startClusterChild runs a server process as node id of the cluster on
+// nats, with the leases and grace of nodeConfig.
+func startClusterChild(t *testing.T, nats, id string) *child {
 	t.Helper()
-	c := startChild(t, bin, "-nats", nats, "-node", id, "-data", t.TempDir(), "-nats-replicas", "3", "-lease", "1s", "-grace", "300ms")
-	return c, &testServer{t: t, addr: c.addr}
+	cfg := nodeConfig(nats)
+	cfg.Cluster.Node = id
+	return startChild(t, childConfig{Data: t.TempDir(), Grace: cfg.Grace, Cluster: cfg.Cluster})
 }
 
 // A node killed with SIGKILL: the survivors count it gone once its lease
@@ -32,16 +33,15 @@ func startClusterChild(t *testing.T, bin, nats, id string) (*child, *testServer)
 // the test at the end, which folds the whole stream, holds C's state.
 func TestClusterKillNode(t *testing.T) {
 	t.Parallel()
-	bin := buildStatecast(t)
 	nc := natstest.StartCluster(t, 3)
 	const history = 1000 // the default
-	procA, nodeA := startClusterChild(t, bin, nc.URL(0), "A-1")
-	_, nodeB := startClusterChild(t, bin, nc.URL(1), "B")
+	nodeA := startClusterChild(t, nc.URL(0), "A-1")
+	nodeB := startClusterChild(t, nc.URL(1), "B")
 	nodeC := startNode(t, nc.URL(2))
 
 	users := map[string]string{}
 	var peers []*peer
-	join := func(node *testServer, id string, newUser bool) *peer {
+	join := func(node node, id string, newUser bool) *peer {
 		t.Helper()
 		users[id] = id
 		p, hello := joinPeer(t, node, id, history)
@@ -81,7 +81,7 @@ func TestClusterKillNode(t *testing.T) {
 
 	// Kill A.
 	killed := time.Now()
-	procA.kill()
+	nodeA.kill()
 	survivors := []*peer{b1, sB, c1}
 	for _, p := range survivors {
 		gone := map[string]bool{}
@@ -108,7 +108,7 @@ func TestClusterKillNode(t *testing.T) {
 	// announces nothing. Make sure there is one, then three leases of quiet.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := nodeC.srv.Store().Dispatch(ctx, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: "A-1"}}); err != nil {
+	if err := nodeC.Store().Dispatch(ctx, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: "A-1"}}); err != nil {
 		t.Fatalf("recording node A gone again: %v", err)
 	}
 	silent(t, 3*time.Second, survivors...)
@@ -121,7 +121,7 @@ func TestClusterKillNode(t *testing.T) {
 	}
 
 	// A node again on the same NATS server: a new process, a new node id.
-	_, nodeA2 := startClusterChild(t, bin, nc.URL(0), "A-2")
+	nodeA2 := startClusterChild(t, nc.URL(0), "A-2")
 	peers = slices.Clone(survivors)
 	d1 := join(nodeA2, "d1", true)
 	// The new node's first client gets the whole history, once.
@@ -154,10 +154,10 @@ func TestClusterKillNode(t *testing.T) {
 	// killed node holds nothing there.
 	nodeE := startNode(t, nc.URL(1))
 	wantSameState(t, nodeC, nodeE)
-	if nodes := nodeC.srv.Store().GetState().Nodes(); slices.Contains(nodes, "A-1") || !slices.Contains(nodes, "A-2") || !slices.Contains(nodes, "B") {
+	if nodes := nodeC.Store().GetState().Nodes(); slices.Contains(nodes, "A-1") || !slices.Contains(nodes, "A-2") || !slices.Contains(nodes, "B") {
 		t.Fatalf("the state holds sockets of nodes %v, want B and A-2 and not A-1", nodes)
 	}
-	if msgs := nodeC.srv.Store().GetState().Room("chat").MessageCount(); msgs != len(texts) {
+	if msgs := nodeC.Store().GetState().Room("chat").MessageCount(); msgs != len(texts) {
 		t.Fatalf("node C holds %d messages, want %d", msgs, len(texts))
 	}
 }
@@ -170,10 +170,9 @@ func TestClusterKillNode(t *testing.T) {
 // back and chat on.
 func TestClusterNodeFrozen(t *testing.T) {
 	t.Parallel()
-	bin := buildStatecast(t)
 	nc := natstest.StartCluster(t, 3)
 	const history = 1000
-	procP, nodeP := startClusterChild(t, bin, nc.URL(0), "P")
+	nodeP := startClusterChild(t, nc.URL(0), "P")
 	nodeC := startNode(t, nc.URL(1))
 
 	p1, _ := joinPeer(t, nodeP, "p1", history)
@@ -181,14 +180,14 @@ func TestClusterNodeFrozen(t *testing.T) {
 	wantUsersList(t, hello, map[string]string{"p1": "p1", "c1": "c1"})
 	p1.expectPresence("joined", "c1")
 
-	if err := procP.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := nodeP.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
 	c1.expectPresence("disconnected", "p1")
 	t.Logf("p1 announced gone %v after its node stopped", time.Since(stopped).Round(time.Millisecond))
 	time.Sleep(time.Second) // P's view of the others is now two leases old
-	if err := procP.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := nodeP.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	// P closes p1's socket with 1013 once it sees itself counted gone.

@@ -1,4 +1,4 @@
-package main
+package server_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/statecast/statecast/internal/chattest"
 )
 
 // ---- peers: v1 clients whose frames a goroutine reads as they come ----
@@ -51,7 +52,7 @@ type peerFrame struct {
 type peer struct {
 	t       *testing.T
 	id      string // user id and name
-	c       *client
+	c       *chattest.Client
 	history int
 
 	mu     sync.Mutex
@@ -68,14 +69,23 @@ type peer struct {
 // errNoFrame is take's error when no frame came in time.
 var errNoFrame = errors.New("no frame")
 
+// node is a server a peer can dial: a chattest.Server or a child.
+type node interface {
+	URL(path string) string
+}
+
 // joinPeer connects a v1 client to node as user id (also its name) and
-// returns it with its `connected`. history is the room's -history.
-func joinPeer(t *testing.T, node *testServer, id string, history int) (*peer, peerFrame) {
+// returns it with its `connected`. history is the room's Config.History.
+func joinPeer(t *testing.T, node node, id string, history int) (*peer, peerFrame) {
 	t.Helper()
-	p := &peer{t: t, id: id, c: node.dial("/chat"), history: history, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c, _, err := chattest.DialURL(t, node.URL("/chat"))
+	if err != nil {
+		t.Fatalf("%s: dial: %v", id, err)
+	}
+	p := &peer{t: t, id: id, c: c, history: history, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go p.read()
 	t.Cleanup(func() {
-		p.c.conn.CloseNow()
+		p.c.CloseNow()
 		<-p.done
 	})
 	if err := p.send(map[string]any{"event": "connecting", "id": id, "username": id}); err != nil {
@@ -91,7 +101,7 @@ func joinPeer(t *testing.T, node *testServer, id string, history int) (*peer, pe
 func (p *peer) read() {
 	defer close(p.done)
 	for {
-		typ, b, err := p.c.conn.Read(context.Background())
+		typ, b, err := p.c.Conn().Read(context.Background())
 		p.mu.Lock()
 		if err != nil {
 			p.end = err
@@ -277,7 +287,7 @@ func (p *peer) send(v any) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := p.c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := p.c.Conn().Write(ctx, websocket.MessageText, b); err != nil {
 		return fmt.Errorf("%s: write: %w", p.id, err)
 	}
 	return nil

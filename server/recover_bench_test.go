@@ -1,4 +1,4 @@
-package main
+package server_test
 
 import (
 	"context"
@@ -26,14 +26,14 @@ const startupActions = 1_000_000
 // startupSnapshotEvery is how often the benchmark's log got a snapshot.
 const startupSnapshotEvery = 100_000
 
-// BenchmarkStartup measures what `statecast serve` does before it listens
-// (file.Open, which checks every record, then store.Open, which loads the
-// newest snapshot and folds the records after it) on a data directory of
+// BenchmarkStartup measures the recovery New does before the server
+// listens (file.Open, which checks every record, then store.Open, which
+// loads the newest snapshot and folds the records after it) on a data directory of
 // 1,000,000 actions, and how fast store.Fold replays the whole log with the
 // chat reducer. Building the directory takes a while; it happens once per
 // run, outside the timer.
 //
-//	go test -run '^$' -bench BenchmarkStartup -benchtime 5x ./cmd/statecast
+//	go test -run '^$' -bench BenchmarkStartup -benchtime 5x ./server
 func BenchmarkStartup(b *testing.B) {
 	dir := b.TempDir()
 	built := time.Now()
@@ -49,7 +49,7 @@ func BenchmarkStartup(b *testing.B) {
 	b.Run("recover-after-crash", func(b *testing.B) { benchmarkRecover(b, dir) })
 }
 
-// benchmarkRecover opens the directory like serve does, until the store's
+// benchmarkRecover opens the directory like New does, until the store's
 // state is recovered.
 func benchmarkRecover(b *testing.B, dir string) {
 	var seq uint64
@@ -78,7 +78,7 @@ func benchmarkRecover(b *testing.B, dir string) {
 
 // benchmarkFold replays the whole log into the chat state.
 func benchmarkFold(b *testing.B, dir string) {
-	// As statecast replay and recovery do (see replayTo).
+	// As statecast replay does.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	l, err := file.Open(dir, file.Options{ReadOnly: true})
 	if err != nil {
@@ -245,7 +245,7 @@ func dirBytes(b *testing.B, dir string) int64 {
 // full, as they are in a long-running room: the part of a fold's cost per
 // action that is not reading the log.
 //
-//	go test -run '^$' -bench BenchmarkReduceWrite ./cmd/statecast
+//	go test -run '^$' -bench BenchmarkReduceWrite ./server
 func BenchmarkReduceWrite(b *testing.B) {
 	for _, withClientID := range []bool{false, true} {
 		b.Run(fmt.Sprint("clientId=", withClientID), func(b *testing.B) {
