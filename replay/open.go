@@ -73,7 +73,11 @@ func OpenDir(dir string, opts Options) (*Log, error) {
 // stream. A stream keeps no snapshots: a fold starts at its first record,
 // seq 1 unless records were removed (by limits set on the stream); then
 // it starts on the empty state, which lacks what they did (Note says so).
+// An empty stream is storenats.DefaultStream.
 func OpenStream(ctx context.Context, urls, stream string, opts Options) (*Log, error) {
+	if stream == "" {
+		stream = storenats.DefaultStream
+	}
 	slog, err := storenats.Open(ctx, storenats.Options{URLs: urls, Stream: stream, NoCreate: true, Name: "statecast replay"})
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("stream %s not found on %s: no action log to replay (replay never creates a stream; is -nats-stream the servers' stream?)", stream, urls)

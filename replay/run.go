@@ -17,7 +17,8 @@ type Config struct {
 	// NATS, if set, names the NATS servers (comma-separated URLs) of a
 	// cluster whose log, the JetStream stream Stream, Run reads instead.
 	NATS, Stream string
-	Options
+	// History is the servers' (see Options).
+	History int
 	// Until, Filter and Diff say what to print: the state after Until
 	// (only Filter.Room, if set) or, when Listing, the actions up to it
 	// that Filter selects, each with its change when Diff is set.
@@ -41,9 +42,9 @@ func (c Config) Listing() bool { return c.Diff || c.Filter.Type != "" || c.Filte
 // Open opens the log that c names (OpenStream or OpenDir).
 func (c Config) Open(ctx context.Context) (*Log, error) {
 	if c.NATS != "" {
-		return OpenStream(ctx, c.NATS, c.Stream, c.Options)
+		return OpenStream(ctx, c.NATS, c.Stream, Options{History: c.History})
 	}
-	return OpenDir(c.Dir, c.Options)
+	return OpenDir(c.Dir, Options{History: c.History})
 }
 
 // Run opens the log c names, writes to out what c asks for, and closes
