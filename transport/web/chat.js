@@ -2,9 +2,10 @@
 // connects to /chat (or /chat/{room} for ?room=), mirrors the room's state
 // (a snapshot, then patches), and renders it. client.js keeps the user id
 // and its token in localStorage, so that a reload comes back as the same
-// user, and reconnects with backoff whenever the socket closes, resuming
-// from the last change it saw. The page also keeps the id in the cookie
-// wsId, as the seed's clients do.
+// user, and reconnects with backoff whenever the socket closes or the
+// server refuses it for now, resuming from the last change it saw; the page
+// shows why it is not connected, and when it tries again. The page also
+// keeps the id in the cookie wsId, as the seed's clients do.
 //
 // Every text that comes from users goes into the page through textContent,
 // never as HTML.
@@ -17,6 +18,8 @@ const ROOM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const FIRST_RETRY_MS = 300;
 const MAX_RETRY_MS = 5000;
 const YEAR_S = 365 * 24 * 60 * 60;
+// A `connecting` refused with these cannot be helped by another name.
+const TOKEN_ERRORS = new Set(['token_missing', 'token_invalid', 'token_expired']);
 
 const room = new URLSearchParams(location.search).get('room');
 const path = room && ROOM_NAME.test(room) ? `/chat/${room}` : '/chat';
@@ -27,6 +30,7 @@ window.statecastEvents = {};
 
 let client = null;
 let rendered = { messages: null, userList: null, status: null, me: null };
+let countdown = null; // re-renders the connection line while a retry is due
 
 function getCookie(name) {
   for (const part of document.cookie.split('; ')) {
@@ -41,7 +45,8 @@ function setCookie(name, value) {
   document.cookie = `${name}=${encodeURIComponent(value)}; path=/; max-age=${age}; samesite=strict`;
 }
 
-// The page's status: offline, connecting, connected or reconnecting.
+// The page's status: offline, connecting, connected, reconnecting or
+// stopped (the client gave up; the connection line says why).
 function setStatus(state) {
   const status = $('status');
   status.dataset.state = state;
@@ -53,6 +58,38 @@ function showError(text) {
   const error = $('error');
   error.textContent = text;
   error.hidden = !text;
+}
+
+function codeLabel(err) {
+  if (err.code === 'socket_closed') return `close ${err.closeCode}`;
+  if (err.code === 'handshake_refused') return `HTTP ${err.httpStatus}`;
+  return err.code;
+}
+
+// reasonText says why the client is not connected, and when it tries again.
+function reasonText(status, err) {
+  if (!err || status === 'connected' || status === 'closed') return '';
+  const why = `${err.message || 'no reason given'} (${codeLabel(err)})`;
+  if (status === 'stopped') return `Disconnected: ${why}.`;
+  const wait = err.retryAt ? Math.ceil((err.retryAt - Date.now()) / 1000) : 0;
+  return wait > 0 ? `Reconnecting in ${wait} s: ${why}.` : `Reconnecting: ${why}.`;
+}
+
+// showConnection shows the connection line, and keeps it current while a
+// retry is due.
+function showConnection(status, err) {
+  const line = $('connection');
+  const text = reasonText(status, err);
+  if (line.textContent !== text) line.textContent = text;
+  line.hidden = !text;
+  line.dataset.state = status;
+  line.dataset.code = (err && err.code) || '';
+  const due = status === 'reconnecting' && err && err.retryAt > Date.now();
+  if (due && !countdown) countdown = setInterval(render, 250);
+  if (!due && countdown) {
+    clearInterval(countdown);
+    countdown = null;
+  }
 }
 
 function showChat(on) {
@@ -109,6 +146,7 @@ function render() {
   const status = { idle: 'connecting', closed: 'offline' }[client.status] || client.status;
   if (status !== rendered.status) setStatus(status);
   if (status === 'connected') showError('');
+  showConnection(client.status, client.connectionError);
   rendered = { messages: state.messages, userList: state.userList, status, me };
 }
 
@@ -134,6 +172,8 @@ function join(name) {
       window.statecastEvents[msg.event] = (window.statecastEvents[msg.event] || 0) + 1;
     },
     onError: (err) => {
+      // A token error stops the client: the connection line shows it.
+      if (err.ref === 'connecting' && TOKEN_ERRORS.has(err.code)) return;
       showError(`${err.message || 'error'} (${err.code || 'unknown'})`);
       if (err.ref === 'connecting') leave(); // refused: let the user pick another name
     },
@@ -152,6 +192,7 @@ function leave() {
   renderUsers([], '');
   renderMessages([], '');
   rendered = { messages: null, userList: null, status: null, me: null };
+  showConnection('closed', null);
   setStatus('offline');
   showChat(false);
 }

@@ -14,8 +14,9 @@
 //
 // The state is the seed's chatSlice:
 //   { messages: [...], userList: [...], isConnected, isEstablishingConnection }
-// It is never modified: every change makes a new object, sharing what did
-// not change, so listeners may compare references.
+// and, while the client is not connected for a reason, connectionError
+// (see createClient). It is never modified: every change makes a new
+// object, sharing what did not change, so listeners may compare references.
 //
 // With Redux Toolkit:
 //
@@ -25,11 +26,14 @@
 //   const chat = connectStore(store, { url, username: 'ann' });
 //
 // The client keeps its user id and token in storage (localStorage by
-// default), so that a reloaded page keeps its identity; after a dropped
-// connection it reconnects with exponential backoff and jitter and resumes
-// from the last change it applied. Messages are sent with a clientId and
-// re-sent after a reconnect until the server acknowledges them: the server
-// applies each clientId once.
+// default), so that a reloaded page keeps its identity. It never gives up on
+// transient trouble: after a dropped connection, a server restart, a refused
+// handshake or a transient refusal (rate_limited, unconfirmed, internal,
+// unavailable) it tries again with exponential backoff and jitter, no sooner
+// than the server's hint, and resumes from the last change it applied. It
+// stops only on a token error or close 1008. Messages are sent with a
+// clientId and re-sent (after a reconnect, or a transient refusal) until the
+// server acknowledges them: the server applies each clientId once.
 
 export const SUBPROTOCOL = 'statecast.v2';
 
@@ -137,7 +141,9 @@ function createAction(type) {
 export const snapshot = createAction('statecast/snapshot');
 // patch({seq, ops}): one change (or several merged), RFC 6902 operations.
 export const patch = createAction('statecast/patch');
-// status({isConnected, isEstablishingConnection}): the socket's status.
+// status({isConnected, isEstablishingConnection, connectionError}): the
+// socket's status, and why the client is not connected (no
+// connectionError: no reason to tell).
 export const status = createAction('statecast/status');
 
 export const statecastActions = Object.freeze({ snapshot, patch, status });
@@ -159,10 +165,18 @@ export function statecastReducer(state = initialState, action) {
       return applyPatch(state, action.payload.ops);
     case status.type: {
       const { isConnected, isEstablishingConnection } = action.payload;
-      if (state.isConnected === isConnected && state.isEstablishingConnection === isEstablishingConnection) {
+      const connectionError = action.payload.connectionError || undefined;
+      if (
+        state.isConnected === isConnected &&
+        state.isEstablishingConnection === isEstablishingConnection &&
+        state.connectionError === connectionError
+      ) {
         return state;
       }
-      return { ...state, isConnected, isEstablishingConnection };
+      const { connectionError: _old, ...rest } = state;
+      const next = { ...rest, isConnected, isEstablishingConnection };
+      if (connectionError) next.connectionError = connectionError;
+      return next;
     }
     default:
       return state;
@@ -205,6 +219,74 @@ function safely(fn, ...args) {
   }
 }
 
+// ---- retries ----
+
+// Error codes that refuse an action only for now. A refused `connecting` is
+// sent again (after `unavailable`, on a new socket); a refused write is
+// re-sent with the same clientId, except after `internal` (the write was
+// not applied, and the same message would likely fail the same way).
+const TRANSIENT = new Set(['rate_limited', 'unconfirmed', 'internal', 'unavailable']);
+const WRITE_RETRIED = new Set(['rate_limited', 'unconfirmed', 'unavailable']);
+
+// Close 1008 (a token error, repeated abuse) ends the session: the same
+// frames would be refused the same way. Every other close is retried.
+const CLOSE_POLICY = 1008;
+
+const CLOSE_TEXT = {
+  1000: 'the server closed the connection',
+  1001: 'the server is going away (restarting or shutting down)',
+  1006: 'the connection was lost, or the server could not be reached',
+  1008: 'the server refused the connection (policy)',
+  1011: 'the server failed',
+  1012: 'the server is restarting',
+  1013: 'the server is busy; try again later',
+};
+
+// retryAfterMs reads an HTTP Retry-After header (seconds, or a date) as
+// milliseconds from now; undefined if there is none.
+function retryAfterMs(header) {
+  if (header == null || header === '') return undefined;
+  const s = Number(header);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+// errorOf is the reason an `error` frame gives.
+function errorOf(msg) {
+  const err = { code: msg.code, message: msg.message, ref: msg.ref };
+  if (msg.retryAfter > 0) err.retryAfter = msg.retryAfter;
+  return err;
+}
+
+// closeError is the reason a close gives.
+function closeError(ev) {
+  const code = (ev && ev.code) || 1006;
+  const message = (ev && ev.reason) || CLOSE_TEXT[code] || `the connection closed (${code})`;
+  return { code: 'socket_closed', closeCode: code, message };
+}
+
+// watchHandshake makes a refused handshake visible where the WebSocket
+// shows it (the `ws` package in Node: its status and Retry-After; a
+// browser sees only a close 1006): it calls refused with the reason, then
+// ends the attempt.
+function watchHandshake(ws, refused) {
+  if (typeof ws.on !== 'function') return;
+  ws.on('unexpected-response', (req, res) => {
+    const code = res.statusCode;
+    const err = {
+      code: 'handshake_refused',
+      httpStatus: code,
+      message: `the server refused the connection (HTTP ${code})`,
+    };
+    const wait = retryAfterMs(res.headers && res.headers['retry-after']);
+    if (wait !== undefined) err.retryAfter = wait;
+    refused(err);
+    if (typeof res.resume === 'function') res.resume();
+    ws.terminate();
+  });
+}
+
 // createClient connects to a statecast room (url: its ws:// or wss:// URL)
 // as username and keeps the room's state in sync. Options:
 //
@@ -220,17 +302,29 @@ function safely(fn, ...args) {
 //                      connectStore)
 //   onEvent(frame)     called with every frame from the server
 //   onError(error)     called with `error` frames and with messages the
-//                      server refused: {code, message, ref, clientId, text}
-//   minDelayMs, maxDelayMs   reconnect backoff (default 300 ms .. 10 s),
-//                      doubled per attempt, with jitter
+//                      server refused: {code, message, ref, clientId, text};
+//                      not with the refusals the client retries itself
+//   minDelayMs, maxDelayMs   the backoff (default 300 ms .. 10 s): an
+//                      attempt waits a random time up to a base that
+//                      doubles per attempt (full jitter); after a server's
+//                      hint (retryAfter, Retry-After), the hint plus a
+//                      random time up to the hint
 //   connect            false: do not connect until client.connect()
 //
 // The client returned has getState(), subscribe(listener) (listeners are
 // called after every change of the state or of client.status, Redux style,
 // without arguments; it returns the function that unsubscribes), send(text)
 // (returns the message's clientId), close(), connect(), and the read-only
-// properties id, token, seq, status ('idle', 'connecting', 'connected',
-// 'reconnecting', 'closed') and pending (messages not yet acknowledged).
+// properties id, token, seq, pending (messages not yet acknowledged),
+// status and connectionError. status is 'idle', 'connecting', 'connected',
+// 'reconnecting' (a retry is due at connectionError.retryAt), 'stopped'
+// (the client gave up: a token error, close 1008, or a `connecting` that
+// would be refused the same way) or 'closed' (by close()). connectionError
+// is null while connected or closed, else why the client is not:
+// {code, message} with ref and retryAfter (ms) for an `error` frame,
+// closeCode for a close (code 'socket_closed'), httpStatus for a refused
+// handshake (code 'handshake_refused'), and retryAt (a Date.now() time)
+// while a retry is due. The state carries it too.
 export function createClient(options) {
   const {
     url,
@@ -272,12 +366,16 @@ export function createClient(options) {
   let state = initialState;
   let seq = null; // the seq of the last change applied; null: no mirror
   let clientStatus = 'idle';
+  let connectionError = null; // see createClient
   let socket = null;
-  let attempt = 0;
-  let retryTimer = null;
+  let attempt = 0; // attempts to connect since the last success
+  let retryTimer = null; // the next attempt: a new socket, or `connecting` again
   let stopped = false;
   let pending = []; // {clientId, message}, oldest first
-  let inflight = []; // clientIds sent on this socket, not yet answered
+  let inflight = []; // clientIds sent on this socket, not yet answered, in order
+  let writeTimer = null; // after a transient refusal, writes wait for it
+  let writeAttempt = 0; // transient write refusals since the last ack
+  let oneByOne = false; // after a refusal, one write in flight at a time until none is pending
   const listeners = new Set();
 
   function notify() {
@@ -304,26 +402,52 @@ export function createClient(options) {
     return false;
   }
 
-  function setStatus(s) {
+  // setStatus sets the status and connectionError (err; by default the one
+  // there is), and notifies the listeners if either changed.
+  function setStatus(s, err = connectionError) {
     const isConnected = s === 'connected';
     const isEstablishingConnection = (s === 'connecting' || s === 'reconnecting') && !!socket;
     let changed = false;
-    if (state.isConnected !== isConnected || state.isEstablishingConnection !== isEstablishingConnection) {
-      changed = reduce(status({ isConnected, isEstablishingConnection }));
+    if (
+      state.isConnected !== isConnected ||
+      state.isEstablishingConnection !== isEstablishingConnection ||
+      state.connectionError !== (err || undefined)
+    ) {
+      const payload = { isConnected, isEstablishingConnection };
+      if (err) payload.connectionError = err;
+      changed = reduce(status(payload));
     }
-    if (changed || s !== clientStatus) {
+    if (changed || s !== clientStatus || err !== connectionError) {
       clientStatus = s;
+      connectionError = err;
       notify();
     }
   }
 
+  // backoff is the wait before attempt n: with the server's hint (ms), the
+  // hint plus a random time up to the hint; else a random time up to
+  // minDelayMs doubled n times, at most maxDelayMs.
+  function backoff(n, hintMs) {
+    const base = Math.min(maxDelayMs, minDelayMs * 2 ** n);
+    return hintMs > 0 ? hintMs + Math.random() * Math.min(base, hintMs) : Math.random() * base;
+  }
+
   function transmit(p) {
-    if (!socket || clientStatus !== 'connected') return;
     try {
       socket.send(JSON.stringify({ event: 'writeMessage', message: p.message, clientId: p.clientId }));
       inflight.push(p.clientId);
     } catch {
       // the socket is closing; the message is re-sent after the reconnect
+    }
+  }
+
+  // flush sends the pending messages not in flight on this socket, unless
+  // writes wait after a transient refusal; after one, one at a time.
+  function flush() {
+    if (!socket || clientStatus !== 'connected' || writeTimer) return;
+    for (const p of pending) {
+      if (oneByOne && inflight.length > 0) return;
+      if (!inflight.includes(p.clientId)) transmit(p);
     }
   }
 
@@ -375,42 +499,67 @@ export function createClient(options) {
         inflight = inflight.filter((c) => c !== msg.clientId);
         const before = pending.length;
         pending = pending.filter((p) => p.clientId !== msg.clientId);
+        writeAttempt = 0;
+        if (pending.length === 0) oneByOne = false;
+        flush();
         if (pending.length !== before) notify();
         break;
       }
-      case 'error': {
-        if (msg.ref === 'connecting') {
-          // Refused (a bad name, auth): retrying would not help.
-          report({ code: msg.code, message: msg.message, ref: msg.ref });
-          stop('closed');
-          break;
-        }
-        if (msg.ref === 'writeMessage' && inflight.length > 0) {
-          // Each writeMessage gets an ack or an error, in order.
-          const clientId = inflight.shift();
-          const p = pending.find((x) => x.clientId === clientId);
-          if (msg.code === 'rate_limited') {
-            // Try again after a pause, with everything after it.
-            if (ws === socket) {
-              inflight = [];
-              clearTimeout(retryTimer);
-              retryTimer = setTimeout(() => {
-                if (ws === socket) pending.forEach(transmit);
-              }, 1000);
-            }
-          } else if (p) {
-            pending = pending.filter((x) => x !== p);
-            report({ code: msg.code, message: msg.message, ref: msg.ref, clientId, text: p.message });
-            notify();
-          }
-          break;
-        }
-        report({ code: msg.code, message: msg.message, ref: msg.ref });
+      case 'error':
+        if (msg.ref === 'connecting') refused(ws, msg);
+        else if (msg.ref === 'writeMessage' && inflight.length > 0) writeRefused(msg);
+        else report(errorOf(msg));
         break;
-      }
       default:
         break;
     }
+  }
+
+  // refused handles a refused `connecting`: a transient refusal is retried,
+  // on this socket (after `unavailable`, on a new one); any other stops
+  // the client (a token error, or a frame refused the same way again).
+  function refused(ws, msg) {
+    const err = errorOf(msg);
+    if (!TRANSIENT.has(msg.code)) {
+      report(err);
+      stop('stopped', err);
+      return;
+    }
+    if (msg.code === 'unavailable') {
+      drop(1000, 'retrying');
+      scheduleReconnect(err, msg.retryAfter);
+      return;
+    }
+    const delay = backoff(attempt++, msg.retryAfter);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (ws === socket && !stopped) hello(ws);
+    }, delay);
+    setStatus('reconnecting', { ...err, retryAt: Date.now() + delay });
+  }
+
+  // writeRefused handles the answer to the oldest write in flight (each
+  // write gets an ack or an error, in order): after a transient refusal
+  // the writes wait, then the message is re-sent with its clientId; any
+  // other refusal drops it, and reports it.
+  function writeRefused(msg) {
+    const clientId = inflight.shift();
+    const p = pending.find((x) => x.clientId === clientId);
+    if (!p) return;
+    if (WRITE_RETRIED.has(msg.code)) {
+      oneByOne = true;
+      const delay = backoff(writeAttempt++, msg.retryAfter);
+      clearTimeout(writeTimer);
+      writeTimer = setTimeout(() => {
+        writeTimer = null;
+        flush();
+      }, delay);
+      return;
+    }
+    pending = pending.filter((x) => x !== p);
+    report({ ...errorOf(msg), clientId, text: p.message });
+    notify();
   }
 
   function report(err) {
@@ -420,9 +569,25 @@ export function createClient(options) {
   function established() {
     attempt = 0;
     inflight = [];
-    setStatus('connected');
+    clearTimeout(writeTimer);
+    writeTimer = null;
+    writeAttempt = 0;
+    oneByOne = false;
+    setStatus('connected', null);
     notify();
-    pending.forEach(transmit);
+    flush();
+  }
+
+  function hello(ws) {
+    const frame = { event: 'connecting', username };
+    if (id) frame.id = id;
+    if (token) frame.token = token;
+    if (token && seq != null) frame.lastSeq = seq;
+    try {
+      ws.send(JSON.stringify(frame));
+    } catch {
+      // closing: its close brings the next attempt
+    }
   }
 
   function open() {
@@ -433,25 +598,29 @@ export function createClient(options) {
     try {
       ws = new WS(url, [SUBPROTOCOL]);
     } catch (err) {
-      console.error('statecast: cannot open a socket', err);
-      scheduleReconnect();
+      // A bad URL, or one the page may not open: no retry would help.
+      const reason = { code: 'socket_failed', message: String((err && err.message) || err) };
+      report(reason);
+      stop('stopped', reason);
       return;
     }
     socket = ws;
     inflight = [];
-    setStatus(seq == null && clientStatus !== 'reconnecting' ? 'connecting' : 'reconnecting');
+    let handshake = null; // a refused handshake, where the WebSocket shows it
+    watchHandshake(ws, (err) => {
+      handshake = err;
+    });
+    const { retryAt: _due, ...last } = connectionError || {};
+    setStatus(seq == null && clientStatus !== 'reconnecting' ? 'connecting' : 'reconnecting', connectionError && last);
     ws.onopen = () => {
       if (ws !== socket) return;
       if (ws.protocol !== SUBPROTOCOL) {
-        report({ code: 'not_v2', message: 'the server does not speak statecast.v2' });
-        stop('closed');
+        const reason = { code: 'not_v2', message: 'the server does not speak statecast.v2' };
+        report(reason);
+        stop('stopped', reason);
         return;
       }
-      const hello = { event: 'connecting', username };
-      if (id) hello.id = id;
-      if (token) hello.token = token;
-      if (token && seq != null) hello.lastSeq = seq;
-      ws.send(JSON.stringify(hello));
+      hello(ws);
     };
     ws.onmessage = (ev) => {
       if (ws !== socket) return;
@@ -470,56 +639,50 @@ export function createClient(options) {
       if (ws !== socket) return;
       socket = null;
       if (stopped) return;
-      if (ev && ev.code === 1000) {
-        // The server ended the session on purpose.
-        stop('closed');
-        return;
-      }
-      scheduleReconnect();
+      const err = handshake || closeError(ev);
+      if (err.closeCode === CLOSE_POLICY) stop('stopped', err);
+      else scheduleReconnect(err, err.retryAfter);
     };
     ws.onerror = () => {}; // a close follows
   }
 
-  function scheduleReconnect() {
+  function scheduleReconnect(err, hintMs) {
     if (stopped) return;
-    const base = Math.min(maxDelayMs, minDelayMs * 2 ** attempt);
-    attempt += 1;
-    const delay = base / 2 + Math.random() * (base / 2);
-    setStatus('reconnecting');
+    const delay = backoff(attempt++, hintMs);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(open, delay);
+    setStatus('reconnecting', { ...err, retryAt: Date.now() + delay });
+  }
+
+  // drop closes the socket; its close brings no retry.
+  function drop(code, why) {
+    const ws = socket;
+    socket = null;
+    if (ws) {
+      try {
+        ws.close(code, why);
+      } catch {
+        // already closed
+      }
+    }
   }
 
   // resync drops the mirror and reconnects: the server answers with a
   // snapshot.
   function resync() {
     seq = null;
-    const ws = socket;
-    socket = null;
-    if (ws) {
-      try {
-        ws.close(4000, 'resync');
-      } catch {
-        // already closed
-      }
-    }
+    drop(4000, 'resync');
     if (!stopped) open();
   }
 
-  function stop(finalStatus) {
+  function stop(finalStatus, err) {
     stopped = true;
     clearTimeout(retryTimer);
     retryTimer = null;
-    const ws = socket;
-    socket = null;
-    if (ws) {
-      try {
-        ws.close(1000, 'bye');
-      } catch {
-        // already closed
-      }
-    }
-    setStatus(finalStatus);
+    clearTimeout(writeTimer);
+    writeTimer = null;
+    drop(1000, 'bye');
+    setStatus(finalStatus, err || null);
   }
 
   const client = {
@@ -534,7 +697,7 @@ export function createClient(options) {
     send(text) {
       const p = { clientId: newClientId(), message: String(text) };
       pending = [...pending, p];
-      transmit(p);
+      flush();
       notify();
       return p.clientId;
     },
@@ -542,6 +705,7 @@ export function createClient(options) {
       if (socket || retryTimer) return;
       stopped = false;
       attempt = 0;
+      connectionError = null;
       open();
     },
     close() {
@@ -559,6 +723,9 @@ export function createClient(options) {
     },
     get status() {
       return clientStatus;
+    },
+    get connectionError() {
+      return connectionError;
     },
     get pending() {
       return pending.slice();
