@@ -89,8 +89,8 @@ func TestClusterV2ResumeOnAnotherNode(t *testing.T) {
 	}
 }
 
-// TestClusterNodeSnapshots: a node with an id of its own (-node) keeps
-// snapshots of the shared state in -data and, restarted, folds on from
+// TestClusterNodeSnapshots: a node with an id of its own (Cluster.Node) keeps
+// snapshots of the shared state in Data and, restarted, folds on from
 // them: its state equals the others', including what happened while it
 // was down.
 func TestClusterNodeSnapshots(t *testing.T) {

@@ -78,7 +78,7 @@ func benchmarkRecover(b *testing.B, dir string) {
 
 // benchmarkFold replays the whole log into the chat state.
 func benchmarkFold(b *testing.B, dir string) {
-	// As statecast replay does.
+	// Collecting less often makes a fold about a third faster.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	l, err := file.Open(dir, file.Options{ReadOnly: true})
 	if err != nil {
