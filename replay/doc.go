@@ -42,7 +42,8 @@
 // a connect got, whether the action changed anything), the states before
 // and after, and the room diffs of chat.Diffs. Filter selects steps by
 // room, type and user. Printer writes states and steps as the command
-// prints them, as text or JSON lines.
+// prints them, as text or JSON lines; Run does all the command does, given
+// a Config (the command only turns its flags into one).
 //
 // # Verifying
 //
