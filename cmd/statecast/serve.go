@@ -193,24 +193,14 @@ func applyEnv(fs *flag.FlagSet, env []string) error {
 	return err
 }
 
+// testHookServing, when set (by tests only), receives the server that
+// serve started without a ready function (as Run does) once it accepts
+// connections.
+var testHookServing func(*server.Server)
+
 // serve runs the chat server until ctx ends. ready, when not nil, receives
 // the listening address once the server accepts connections.
 func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error {
-	onReady := testHookServing
-	if ready != nil {
-		onReady = func(s *server.Server) { ready(s.Addr()) }
-	}
-	return serveServer(ctx, args, env, onReady)
-}
-
-// testHookServing, when set (by tests only), receives the server that
-// serve started without a ready function of its own (as Run does) once it
-// accepts connections.
-var testHookServing func(*server.Server)
-
-// serveServer is serve, but ready receives the running server itself (its
-// address, its store), for tests that look inside a node.
-func serveServer(ctx context.Context, args, env []string, ready func(*server.Server)) error {
 	c, err := parseServe(args, env)
 	if err != nil {
 		return err
@@ -232,7 +222,9 @@ func serveServer(ctx context.Context, args, env []string, ready func(*server.Ser
 		return err
 	}
 	if ready != nil {
-		ready(srv)
+		ready(srv.Addr())
+	} else if testHookServing != nil {
+		testHookServing(srv)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownWithin)
