@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/statecast/statecast/actions"
-	"github.com/statecast/statecast/examples/internal/chattest"
+	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/server"
 	"github.com/statecast/statecast/transport"
 	"go.uber.org/goleak"
@@ -17,48 +17,38 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // start runs the server with the bot in-process, in memory, on a loopback
-// port, as run does, and returns its address.
-func start(t *testing.T) string {
+// port, as run does; the bot stops after the server.
+func start(t *testing.T) *chattest.Server {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot := NewBot(srv.Store(), BotOptions{})
-	srv.Use(bot.Middleware())
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		bot.Close()
+	return chattest.StartWith(t, server.Config{Data: chattest.Memory}, func(srv *server.Server) {
+		bot := NewBot(srv.Store(), BotOptions{})
+		srv.Use(bot.Middleware())
+		t.Cleanup(bot.Close)
 	})
-	return srv.Addr().String()
 }
 
 // awaitPost waits for a messageWritten whose newest message is from
 // username, and returns that message.
 func awaitPost(t *testing.T, c *chattest.Client, username string) actions.Message {
 	t.Helper()
-	f := c.Await(func(f chattest.Frame) bool {
-		n := len(f.MessagesList)
-		return f.Event == "messageWritten" && n > 0 && f.MessagesList[n-1].Username == username
+	var list []actions.Message
+	c.Await(func(e chattest.Event) bool {
+		if e.Name() != "messageWritten" {
+			return false
+		}
+		e.Decode(t, "messagesList", &list)
+		return len(list) > 0 && list[len(list)-1].Username == username
 	})
-	return f.MessagesList[len(f.MessagesList)-1]
+	return list[len(list)-1]
 }
 
 var rolled = regexp.MustCompile(`^ann rolled 2d6: ([1-6]) \+ ([1-6]) = ([0-9]+)$`)
 
 func TestRollEndToEnd(t *testing.T) {
 	t.Parallel()
-	addr := start(t)
-	ann := chattest.Join(t, addr, "dice", "u-ann", "ann")
-	bob := chattest.Join(t, addr, "dice", "u-bob", "bob")
+	s := start(t)
+	ann, _ := s.Join(t, "/chat/dice", "u-ann", "ann")
+	bob, _ := s.Join(t, "/chat/dice", "u-bob", "bob")
 	ann.Say("/roll 2d6")
 	for _, c := range []*chattest.Client{ann, bob} {
 		if cmd := awaitPost(t, c, "ann"); cmd.Message != "/roll 2d6" {
@@ -83,10 +73,10 @@ func TestRollEndToEnd(t *testing.T) {
 
 func TestWhoEndToEnd(t *testing.T) {
 	t.Parallel()
-	addr := start(t)
-	ann := chattest.Join(t, addr, "who", "u-ann", "ann")
-	bob := chattest.Join(t, addr, "who", "u-bob", "bob")
-	chattest.Join(t, addr, "elsewhere", "u-cid", "cid")
+	s := start(t)
+	ann, _ := s.Join(t, "/chat/who", "u-ann", "ann")
+	bob, _ := s.Join(t, "/chat/who", "u-bob", "bob")
+	s.Join(t, "/chat/elsewhere", "u-cid", "cid")
 	bob.Say("/who")
 	for _, c := range []*chattest.Client{ann, bob} {
 		if got := awaitPost(t, c, "dicebot"); got.Message != "2 in who: ann, bob" {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/statecast/statecast/actions"
-	"github.com/statecast/statecast/examples/internal/chattest"
+	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/server"
 	"github.com/statecast/statecast/transport"
@@ -16,40 +16,27 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // start runs the server with the filter in-process, in memory, on a
-// loopback port, as run does, and returns its address.
-func start(t *testing.T) string {
+// loopback port, as run does.
+func start(t *testing.T) *chattest.Server {
 	t.Helper()
 	filter, err := Filter(map[string]Policy{"darn": Mask, "spam": Reject})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(context.Background(), server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Use(filter, middleware.Validate(middleware.Limits{}))
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv.Addr().String()
+	return chattest.Start(t, server.Config{Data: chattest.Memory}, filter, middleware.Validate(middleware.Limits{}))
 }
 
 // nextMessages waits for the next messageWritten and returns its texts.
 func nextMessages(t *testing.T, c *chattest.Client) []string {
 	t.Helper()
-	f := c.Await(func(f chattest.Frame) bool { return f.Event == "messageWritten" || f.Event == "error" })
-	if f.Event == "error" {
-		t.Fatalf("unexpected error event %+v", f)
+	f := c.Await(func(e chattest.Event) bool { return e.Name() == "messageWritten" || e.Name() == "error" })
+	if f.Name() == "error" {
+		t.Fatalf("unexpected error event %v", f)
 	}
+	var list []actions.Message
+	f.Decode(t, "messagesList", &list)
 	var texts []string
-	for _, m := range f.MessagesList {
+	for _, m := range list {
 		texts = append(texts, m.Message)
 	}
 	return texts
@@ -57,9 +44,9 @@ func nextMessages(t *testing.T, c *chattest.Client) []string {
 
 func TestMaskedForEveryone(t *testing.T) {
 	t.Parallel()
-	addr := start(t)
-	ann := chattest.Join(t, addr, "r", "u-ann", "ann")
-	bob := chattest.Join(t, addr, "r", "u-bob", "bob")
+	s := start(t)
+	ann, _ := s.Join(t, "/chat/r", "u-ann", "ann")
+	bob, _ := s.Join(t, "/chat/r", "u-bob", "bob")
 	ann.Say("well DARN it")
 	for _, c := range []*chattest.Client{ann, bob} {
 		if got := nextMessages(t, c); len(got) != 1 || got[0] != "well *** it" {
@@ -70,13 +57,13 @@ func TestMaskedForEveryone(t *testing.T) {
 
 func TestRejectedWithItsCode(t *testing.T) {
 	t.Parallel()
-	addr := start(t)
-	ann := chattest.Join(t, addr, "r", "u-ann", "ann")
-	bob := chattest.Join(t, addr, "r", "u-bob", "bob")
+	s := start(t)
+	ann, _ := s.Join(t, "/chat/r", "u-ann", "ann")
+	bob, _ := s.Join(t, "/chat/r", "u-bob", "bob")
 	ann.Say("buy Spam now")
-	f := ann.Await(func(f chattest.Frame) bool { return f.Event == "error" || f.Event == "messageWritten" })
-	if f.Event != "error" || f.Code != CodeBannedWord || f.Ref != "writeMessage" {
-		t.Fatalf("ann got %+v, want an error %s for writeMessage", f, CodeBannedWord)
+	f := ann.Await(func(e chattest.Event) bool { return e.Name() == "error" || e.Name() == "messageWritten" })
+	if f.Name() != "error" || f.Str("code") != CodeBannedWord || f.Str("ref") != "writeMessage" {
+		t.Fatalf("ann got %v, want an error %s for writeMessage", f, CodeBannedWord)
 	}
 	// The refused message reached nobody: bob's next list holds only the
 	// message after it.

@@ -38,6 +38,12 @@ func WithHeader(h http.Header) DialOption {
 	return func(o *websocket.DialOptions) { o.HTTPHeader = h }
 }
 
+// WithHTTPClient makes the handshake with hc (for example one whose
+// sockets have a small receive buffer).
+func WithHTTPClient(hc *http.Client) DialOption {
+	return func(o *websocket.DialOptions) { o.HTTPClient = hc }
+}
+
 // V2 offers the statecast.v2 subprotocol; Dial then fails the test unless
 // the server selected it.
 func V2() DialOption { return Subprotocols(V2Protocol) }

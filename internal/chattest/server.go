@@ -35,11 +35,19 @@ type Server struct {
 }
 
 // Start runs server.New(ctx, cfg) and Open, and shuts the server down when
-// the test ends. An empty cfg.Transport.Addr listens on a free loopback
-// port; an empty cfg.Data is a fresh t.TempDir() (Memory keeps the state in
-// memory only). The logger is cfg.Logger, by default none. mw is installed
-// with Use before Open.
+// the test ends, failing the test if that shutdown fails. An empty
+// cfg.Transport.Addr listens on a free loopback port; an empty cfg.Data is
+// a fresh t.TempDir() (Memory keeps the state in memory only). The logger
+// is cfg.Logger, by default none. mw is installed with Use before Open.
 func Start(t testing.TB, cfg server.Config, mw ...store.Middleware) *Server {
+	t.Helper()
+	return StartWith(t, cfg, func(srv *server.Server) { srv.Use(mw...) })
+}
+
+// StartWith is Start, with setup run between server.New and Open: for
+// middleware that needs the server's store, and cleanups that must run
+// after the server stopped (register them in setup).
+func StartWith(t testing.TB, cfg server.Config, setup func(*server.Server)) *Server {
 	t.Helper()
 	if cfg.Transport.Addr == "" {
 		cfg.Transport.Addr = "127.0.0.1:0"
@@ -56,7 +64,9 @@ func Start(t testing.TB, cfg server.Config, mw ...store.Middleware) *Server {
 	if err != nil {
 		t.Fatalf("chattest: server.New: %v", err)
 	}
-	srv.Use(mw...)
+	if setup != nil {
+		setup(srv)
+	}
 	if err := srv.Open(); err != nil {
 		srv.Shutdown(ctx)
 		t.Fatalf("chattest: Open: %v", err)
@@ -66,7 +76,11 @@ func Start(t testing.TB, cfg server.Config, mw ...store.Middleware) *Server {
 		cfg.Data = Memory
 	}
 	s := &Server{Server: srv, Config: cfg}
-	t.Cleanup(func() { s.Stop() })
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("chattest: shutdown: %v", err)
+		}
+	})
 	return s
 }
 

@@ -274,6 +274,25 @@ func (c *Client) SayV2(text, clientID string) uint64 {
 	}
 }
 
+// AwaitAck reads (and applies) frames until the ack of clientID and
+// returns its seq; any frame but a patch or that ack fails the test.
+func (c *Client) AwaitAck(clientID string) uint64 {
+	c.t.Helper()
+	for {
+		e := c.Next()
+		switch e.Name() {
+		case "patch":
+		case "ack":
+			if e.Str("clientId") != clientID {
+				c.t.Fatalf("%sgot %v, want the ack of %q", c.prefix(), e, clientID)
+			}
+			return e.Seq()
+		default:
+			c.t.Fatalf("%sgot %v while waiting for the ack of %q", c.prefix(), e, clientID)
+		}
+	}
+}
+
 // SayBlind writes text with clientID and returns the seq of its ack,
 // skipping every other frame undecoded: the client's mirror is lost until
 // its next snapshot.

@@ -1,19 +1,20 @@
-package main
+package transport_test
+
+// Abuse: repeated bad frames close a socket with 1008, and a flood of
+// malformed frames from many sockets must not disturb the chat.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/server"
 )
 
 // Abuse: repeated bad frames (1008), too slow a reader (1013), and a flood
@@ -23,9 +24,9 @@ import (
 // socket open, each answered with an error; the eleventh closes it with
 // 1008 after its error. A good frame in between does not reset the count.
 func TestRepeatedAbuseCloses1008(t *testing.T) {
-	s := startServer(t, "-grace", "100ms")
-	ann, _ := s.join("/chat", "ann", "ann")
-	c := s.dial("/chat")
+	s := chattest.Start(t, server.Config{Grace: 100 * time.Millisecond})
+	ann, _ := s.Join(t, "/chat", "ann", "ann")
+	c := s.Dial(t, "/chat")
 	bad := []struct{ frame, code string }{
 		{`{`, "invalid_json"},
 		{`[1]`, "not_an_object"},
@@ -39,162 +40,29 @@ func TestRepeatedAbuseCloses1008(t *testing.T) {
 		{`{"event":"connecting","id":true,"username":"mal"}`, "wrong_type"},
 	}
 	for _, b := range bad {
-		c.sendRaw(websocket.MessageText, []byte(b.frame))
-		if e := c.expect("error"); e.str("code") != b.code {
+		c.SendRaw(websocket.MessageText, []byte(b.frame))
+		if e := c.Expect("error"); e.Str("code") != b.code {
 			t.Fatalf("%s: error %v, want code %s", b.frame, e, b.code)
 		}
 	}
 	// Ten bad frames: still open and usable.
-	c.send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
-	c.expect("connected")
-	ann.expect("joined")
-	c.send(map[string]any{"event": "writeMessage", "message": "ten is fine"})
-	for _, cl := range []*client{ann, c} {
-		cl.epExpectMessage("mal", "ten is fine")
+	c.Send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
+	c.Expect("connected")
+	ann.Expect("joined")
+	c.Send(map[string]any{"event": "writeMessage", "message": "ten is fine"})
+	for _, cl := range []*chattest.Client{ann, c} {
+		expectMessage(t, cl, "mal", "ten is fine")
 	}
 	// The eleventh within the window closes with 1008, after its error.
-	c.send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
-	c.epExpectError("already_connected")
-	c.epExpectClose(websocket.StatusPolicyViolation)
-	if d := ann.expect("disconnected"); d.str("id") != "mal" {
+	c.Send(map[string]any{"event": "connecting", "id": "mal", "username": "mal"})
+	expectErrorCode(t, c, "already_connected")
+	c.ExpectClose(websocket.StatusPolicyViolation)
+	if d := ann.Expect("disconnected"); d.Str("id") != "mal" {
 		t.Fatalf("disconnected = %v, want mal", d)
 	}
 	// Each socket counts on its own: ann is untouched.
-	ann.epSay("ann is fine")
-	ann.epExpectMessage("ann", "ann is fine")
-}
-
-// dialSmallBuffer opens a socket whose TCP receive buffer is tiny, so that
-// a client that stops reading fills the path to it quickly.
-func (s *testServer) dialSmallBuffer(path string) *client {
-	s.t.Helper()
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err == nil {
-			err = conn.(*net.TCPConn).SetReadBuffer(64 << 10)
-		}
-		return conn, err
-	}}
-	defer tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, s.url(path), &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
-	if err != nil {
-		s.t.Fatalf("dial %s: %v", path, err)
-	}
-	conn.SetReadLimit(64 << 20)
-	s.t.Cleanup(func() { conn.CloseNow() })
-	return &client{t: s.t, conn: conn}
-}
-
-// newest reads the next frame and returns its event and, for
-// messageWritten, the newest message. It decodes only the tail of a
-// messageWritten frame (JSON scanning is slow under -race, and these frames
-// are big), which is sound for messages that hold no "},{".
-func (c *client) newest() (ev, username, message string) {
-	c.t.Helper()
-	ev, username, message, err := c.tryNewest()
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return ev, username, message
-}
-
-func (c *client) tryNewest() (ev, username, message string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	typ, b, err := c.conn.Read(ctx)
-	if err != nil {
-		return "", "", "", err
-	}
-	if typ != websocket.MessageText {
-		return "", "", "", errors.New("binary frame from the server")
-	}
-	const head = `{"event":"messageWritten","messagesList":[`
-	if !bytes.HasPrefix(b, []byte(head)) {
-		var e struct{ Event string }
-		if err := json.Unmarshal(b, &e); err != nil || e.Event == "" {
-			return "", "", "", fmt.Errorf("frame %.80q is not a JSON object with an event", b)
-		}
-		return e.Event, "", "", nil
-	}
-	list := b[len(head)-1:]
-	if !bytes.HasSuffix(list, []byte("]}")) {
-		return "", "", "", fmt.Errorf("messageWritten frame ends with %q", b[max(0, len(b)-20):])
-	}
-	last := list[1 : len(list)-2]
-	if i := bytes.LastIndex(last, []byte("},{")); i >= 0 {
-		last = last[i+2:]
-	}
-	var m struct{ Username, Message string }
-	if err := json.Unmarshal(last, &m); err != nil {
-		return "", "", "", fmt.Errorf("newest message %.80q: %v", last, err)
-	}
-	return "messageWritten", m.Username, m.Message, nil
-}
-
-// TestSlowReaderCloses1013: a client that stops reading while the others
-// chat is closed with 1013 once its send queue is full; the others get
-// every message, in order, while it lags, and the server never waits for it.
-func TestSlowReaderCloses1013(t *testing.T) {
-	const sendQueue, total = 16, 80
-	// ann writes 80 messages back to back: far above the rate limit.
-	s := startServer(t, "-send-queue", fmt.Sprint(sendQueue), "-history", "20", "-grace", "100ms", "-rate", "0", "-rate-per-address", "0")
-	slow := s.dialSmallBuffer("/chat")
-	slow.send(map[string]any{"event": "connecting", "id": "slow", "username": "slow"})
-	slow.expect("connected")
-	ann, _ := s.join("/chat", "ann", "ann")
-	bob, _ := s.join("/chat", "bob", "bob")
-	ann.expect("joined")
-
-	// slow reads nothing from here on. Each message is echoed to ann and
-	// bob before the next is sent: if the server waited for slow, an echo
-	// would stall.
-	text := func(i int) string { return fmt.Sprintf("%03d %s", i, strings.Repeat("x", 8<<10)) }
-	for i := range total {
-		ann.epSay(text(i))
-		for _, c := range []*client{ann, bob} {
-			if ev, u, m := c.newest(); ev != "messageWritten" || u != "ann" || m != text(i) {
-				t.Fatalf("got %s %s: %.10q, want messageWritten ann: %.10q", ev, u, m, text(i))
-			}
-		}
-	}
-	// slow now reads what reached it: its connected was read already; then
-	// the joined events, a prefix of the messages in order, then 1013.
-	var got int
-	for {
-		ev, _, m, err := slow.tryNewest()
-		if err != nil {
-			if st := websocket.CloseStatus(err); st != websocket.StatusTryAgainLater {
-				t.Fatalf("slow reader closed with %d (%v) after %d messages, want 1013", st, err, got)
-			}
-			break
-		}
-		switch ev {
-		case "joined":
-			continue
-		case "messageWritten":
-			if m != text(got) {
-				t.Fatalf("slow reader's message %d is %.10q, want %.10q", got, m, text(got))
-			}
-			got++
-		default:
-			t.Fatalf("slow reader got %s", ev)
-		}
-	}
-	if got >= total {
-		t.Fatalf("slow reader got all %d messages before 1013", got)
-	}
-	t.Logf("slow reader got %d of %d messages before 1013", got, total)
-	// The room goes on without it.
-	if d := ann.expect("disconnected"); d.str("id") != "slow" {
-		t.Fatalf("disconnected = %v, want slow", d)
-	}
-	bob.expect("disconnected")
-	bob.epSay("after")
-	for _, c := range []*client{ann, bob} {
-		c.epExpectMessage("bob", "after")
-	}
+	ann.Say("ann is fine")
+	expectMessage(t, ann, "ann", "ann is fine")
 }
 
 // abuserKinds are the ways an abusive socket misbehaves, each until the
@@ -292,10 +160,10 @@ func TestFloodOfBadFrames(t *testing.T) {
 	const good, each = 4, 50
 	// Good clients write 50 messages each back to back, all from one
 	// address: far above the rate limits, which are not under test here.
-	s := startServer(t, "-rate", "0", "-rate-per-address", "0")
-	goods := make([]*client, good)
+	s := chattest.Start(t, server.Config{RateLimit: noRateLimit})
+	goods := make([]*chattest.Client, good)
 	for i := range goods {
-		goods[i], _ = s.join("/chat", fmt.Sprint("good-", i), fmt.Sprint("good", i))
+		goods[i], _ = s.Join(t, "/chat", fmt.Sprint("good-", i), fmt.Sprint("good", i))
 	}
 
 	// The abusers, until the good clients are done.
@@ -312,7 +180,7 @@ func TestFloodOfBadFrames(t *testing.T) {
 		go func() {
 			defer abuseWG.Done()
 			for n := 0; ctx.Err() == nil; n++ {
-				code, err := abuse(ctx, s.url("/chat"), kind, a*10000+n)
+				code, err := abuse(ctx, s.URL("/chat"), kind, a*10000+n)
 				if ctx.Err() != nil {
 					return
 				}
@@ -354,7 +222,7 @@ func TestFloodOfBadFrames(t *testing.T) {
 			for k := range each {
 				b, _ := json.Marshal(map[string]any{"event": "writeMessage", "message": fmt.Sprintf("m-%d-%02d", i, k), "username": "abuser"})
 				wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err := c.conn.Write(wctx, websocket.MessageText, b)
+				err := c.Conn().Write(wctx, websocket.MessageText, b)
 				cancel()
 				if err != nil {
 					t.Errorf("good%d write %d: %v", i, k, err)
@@ -366,7 +234,7 @@ func TestFloodOfBadFrames(t *testing.T) {
 			defer wg.Done()
 			for len(received[i]) < good*each {
 				rctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				typ, b, err := c.conn.Read(rctx)
+				typ, b, err := c.Conn().Read(rctx)
 				cancel()
 				if err != nil {
 					t.Errorf("good%d after %d messages: %v", i, len(received[i]), err)
@@ -461,18 +329,18 @@ func TestFloodOfBadFrames(t *testing.T) {
 	mu.Unlock()
 
 	// The server is up, and its history is what the good clients saw.
-	late, hello := s.join("/chat", "late", "late")
+	late, hello := s.Join(t, "/chat", "late", "late")
 	var history []string
-	for _, m := range hello.list("messagesList") {
+	for _, m := range hello.List("messagesList") {
 		mm := m.(map[string]any)
 		history = append(history, fmt.Sprint(mm["username"], " ", mm["message"]))
 	}
 	if strings.Join(history, "\n") != strings.Join(order, "\n") {
 		t.Fatalf("a new client's history (%d messages) differs from what the good clients saw", len(history))
 	}
-	late.epSay("done")
+	late.Say("done")
 	// An abuser's grace period may end meanwhile: skip its disconnected.
-	if u, m := epLastMessage(t, late.epUntil("messageWritten")); u != "late" || m != "done" {
+	if u, m := lastMessage(t, until(t, late, "messageWritten")); u != "late" || m != "done" {
 		t.Fatalf("newest message is %s: %q, want late: done", u, m)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package transport_test
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/server"
 )
 
 // seedClientDir holds the seed document's JavaScript clients (the useSocket
@@ -58,12 +61,12 @@ func TestSeedClients(t *testing.T) {
 	npmInstall(t, npm, seedClientDir, "ws", "@reduxjs/toolkit")
 
 	const grace = 300 * time.Millisecond
-	s := startServer(t, "-grace", grace.String())
+	s := chattest.Start(t, server.Config{Grace: grace})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "seedclient.mjs",
-		"--grace-ms", "300", "--timeout-ms", "20000", s.url("/chat"))
+		"--grace-ms", "300", "--timeout-ms", "20000", s.URL("/chat"))
 	cmd.Dir = seedClientDir
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer

@@ -1,4 +1,4 @@
-package main
+package transport_test
 
 // Property test of the v2 dialect: random sequences of joins, leaves,
 // reloads inside the grace period, pauses longer than it, messages (some in bursts, some re-sent
@@ -17,6 +17,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/server"
+	"github.com/statecast/statecast/store/file"
 )
 
 const (
@@ -27,10 +31,10 @@ const (
 // propUser is one simulated user: its id and token survive its sockets.
 type propUser struct {
 	name    string
-	c       *v2Client // the current socket; nil when offline
-	state   string    // "new", "on", "dropped", "left"
-	dropped *v2Client // the mirror of a dropped socket
-	since   time.Time // when it dropped
+	c       *chattest.Client // the current socket; nil when offline
+	state   string           // "new", "on", "dropped", "left"
+	dropped *chattest.Client // the mirror of a dropped socket
+	since   time.Time        // when it dropped
 	said    map[string]uint64
 	n       int // messages written
 }
@@ -39,8 +43,7 @@ func (u *propUser) barrierID() string { return "barrier-" + u.name }
 
 func TestV2Property(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "-history", strconv.Itoa(propHistory), "-grace", propGrace.String(),
-		"-fsync", "off", "-rate", "0", "-rate-per-address", "0")
+	s := chattest.Start(t, server.Config{History: propHistory, Grace: propGrace, Fsync: file.Off, RateLimit: noRateLimit})
 	seeds := []uint64{1, 2, 3}
 	if v := os.Getenv("STATECAST_V2_SEED"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -61,20 +64,17 @@ func TestV2Property(t *testing.T) {
 	}
 }
 
-func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
+func runV2Property(t *testing.T, s *chattest.Server, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	room := fmt.Sprintf("/chat/v2_prop_%d", seed)
-	ts := *s
-	ts.t = t
-	s = &ts
 
 	// The holder keeps the id "probe-N" present, so that the probes that
 	// take fresh snapshots as a second socket of it change nothing. It is
 	// a mirror like the others.
 	holder := &propUser{name: fmt.Sprintf("probe-%d", seed), said: map[string]uint64{}}
-	holder.c = s.joinV2(room, holder.name, holder.name)
+	holder.c = s.JoinV2(t, room, holder.name, holder.name)
 	holder.state = "on"
-	holder.said[holder.barrierID()] = holder.c.say("holder here", holder.barrierID())
+	holder.said[holder.barrierID()] = holder.c.SayV2("holder here", holder.barrierID())
 
 	users := []*propUser{holder}
 	for i := range 4 {
@@ -97,22 +97,22 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 		}
 		return in[rng.IntN(len(in))]
 	}
-	connect := func(u *propUser, fields map[string]any) v2Frame {
+	connect := func(u *propUser, fields map[string]any) chattest.Event {
 		t.Helper()
 		fields["username"] = u.name
 		fields["id"] = u.name
-		var from *v2Client
+		var from *chattest.Client
 		if u.c != nil {
-			fields["token"] = u.c.token
+			fields["token"] = u.c.Token
 			from = u.c
 		}
-		c, f := s.connectV2(room, u.name, from, fields)
-		if c.id != u.name {
-			t.Fatalf("%s reconnected with its token and got id %q", u.name, c.id)
+		c, f := s.ConnectV2(t, room, u.name, from, fields)
+		if c.ID != u.name {
+			t.Fatalf("%s reconnected with its token and got id %q", u.name, c.ID)
 		}
 		u.c, u.state = c, "on"
 		if _, ok := u.said[u.barrierID()]; !ok {
-			u.said[u.barrierID()] = c.say("hello from "+u.name, u.barrierID())
+			u.said[u.barrierID()] = c.SayV2("hello from "+u.name, u.barrierID())
 		}
 		return f
 	}
@@ -138,7 +138,7 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 				continue
 			}
 			what = "leave " + u.name
-			u.c.leave()
+			u.c.Close()
 			u.state = "left"
 		case r < 30:
 			u := pick("on")
@@ -146,9 +146,9 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 				continue
 			}
 			what = "reload " + u.name
-			u.c.leave()
-			if f := connect(u, map[string]any{}); f.Event != "snapshot" {
-				t.Fatalf("reload: got %s, want a snapshot", f.raw)
+			u.c.Close()
+			if f := connect(u, map[string]any{}); f.Name() != "snapshot" {
+				t.Fatalf("reload: got %s, want a snapshot", f)
 			}
 		case r < 40:
 			u := pick("on")
@@ -156,7 +156,7 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 				continue
 			}
 			what = "drop " + u.name
-			u.c.conn.CloseNow()
+			u.c.CloseNow()
 			u.dropped, u.since, u.state = u.c, time.Now(), "dropped"
 		case r < 52:
 			u := pick("dropped")
@@ -165,11 +165,11 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 			}
 			what = "resume " + u.name
 			fast := time.Since(u.since) < propGrace/2
-			f := connect(u, map[string]any{"lastSeq": u.dropped.seq})
-			if fast && f.Event != "resumed" {
-				t.Fatalf("%s resumed %v after its drop, inside the grace period: got %s, want resumed", u.name, time.Since(u.since), f.raw)
+			f := connect(u, map[string]any{"lastSeq": u.dropped.LastSeq})
+			if fast && f.Name() != "resumed" {
+				t.Fatalf("%s resumed %v after its drop, inside the grace period: got %s, want resumed", u.name, time.Since(u.since), f)
 			}
-			stats[f.Event]++
+			stats[f.Name()]++
 			u.dropped = nil
 		case r < 80:
 			u := pick("on")
@@ -179,7 +179,7 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 			u.n++
 			id := fmt.Sprintf("%s-%d", u.name, u.n)
 			what = "write " + id
-			u.said[id] = u.c.say("message "+id, id)
+			u.said[id] = u.c.SayV2("message "+id, id)
 		case r < 88:
 			u := pick("on")
 			if u == nil {
@@ -192,10 +192,10 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 				u.n++
 				id := fmt.Sprintf("%s-%d", u.name, u.n)
 				ids = append(ids, id)
-				u.c.writeID("message "+id, id)
+				u.c.SayID("message "+id, id)
 			}
 			for _, id := range ids {
-				u.said[id] = u.c.awaitAck(id)
+				u.said[id] = u.c.AwaitAck(id)
 			}
 		default:
 			u := pick("on")
@@ -208,8 +208,8 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 			}
 			id := ids[rng.IntN(len(ids))]
 			what = "re-send " + id
-			u.c.writeID("again "+id, id)
-			if seq := u.c.awaitAck(id); seq != u.said[id] {
+			u.c.SayID("again "+id, id)
+			if seq := u.c.AwaitAck(id); seq != u.said[id] {
 				t.Fatalf("re-sent %s acked with seq %d, want the original %d", id, seq, u.said[id])
 			}
 		}
@@ -220,48 +220,30 @@ func runV2Property(t *testing.T, s *testServer, seed uint64, steps int) {
 	t.Logf("seed %d: %v", seed, stats)
 }
 
-// awaitAck reads (and applies) frames until the ack of clientID.
-func (c *v2Client) awaitAck(clientID string) uint64 {
-	c.t.Helper()
-	for {
-		f := c.read()
-		switch f.Event {
-		case "patch":
-		case "ack":
-			if f.ClientID != clientID {
-				c.t.Fatalf("%s: got %s, want the ack of %q", c.name, f.raw, clientID)
-			}
-			return f.seq()
-		default:
-			c.t.Fatalf("%s: got %s while waiting for the ack of %q", c.name, f.raw, clientID)
-		}
-	}
-}
-
 // checkV2Mirrors takes a fresh snapshot of the room (as a second socket of
 // the holder, which changes nothing), makes every connected client read
 // up to a point after it (a re-sent write is acked after every change
 // before it was queued), and compares each mirror with the snapshot. When
 // a change came in between (a grace period expiring), it tries again.
-func checkV2Mirrors(t *testing.T, s *testServer, room string, step int, what string, holder *propUser, users []*propUser) {
+func checkV2Mirrors(t *testing.T, s *chattest.Server, room string, step int, what string, holder *propUser, users []*propUser) {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
-		probe, f := s.connectV2(room, "probe", nil, map[string]any{"id": holder.name, "username": holder.name, "token": holder.c.token})
-		if f.Event != "snapshot" || probe.id != holder.name {
-			t.Fatalf("step %d (%s): probe got %s", step, what, f.raw)
+		probe, f := s.ConnectV2(t, room, "probe", nil, map[string]any{"id": holder.name, "username": holder.name, "token": holder.c.Token})
+		if f.Name() != "snapshot" || probe.ID != holder.name {
+			t.Fatalf("step %d (%s): probe got %s", step, what, f)
 		}
-		probe.leave()
+		probe.Close()
 		// Every connect binds a new token and the id keeps only its newest
 		// ones (chat.MaxTokens): use the newest.
-		holder.c.token = probe.token
+		holder.c.Token = probe.Token
 		later := false
 		for _, u := range users {
 			if u.state != "on" {
 				continue
 			}
-			u.c.writeID("barrier", u.barrierID())
-			u.c.awaitAck(u.barrierID())
-			later = later || u.c.seq > probe.seq
+			u.c.SayID("barrier", u.barrierID())
+			u.c.AwaitAck(u.barrierID())
+			later = later || u.c.LastSeq > probe.LastSeq
 		}
 		if later {
 			if attempt == 10 {
@@ -270,9 +252,9 @@ func checkV2Mirrors(t *testing.T, s *testServer, room string, step int, what str
 			continue
 		}
 		for _, u := range users {
-			if u.state == "on" && !jsonEqual(u.c.doc, probe.doc) {
+			if u.state == "on" && !chattest.JSONEqual(u.c.Mirror(), probe.Mirror()) {
 				t.Fatalf("step %d (%s): %s's mirror at seq %d differs from a snapshot at seq %d:\nmirror:   %s\nsnapshot: %s",
-					step, what, u.name, u.c.seq, probe.seq, u.c.doc, probe.doc)
+					step, what, u.name, u.c.LastSeq, probe.LastSeq, u.c.Mirror(), probe.Mirror())
 			}
 		}
 		return

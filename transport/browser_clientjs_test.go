@@ -1,4 +1,4 @@
-package main
+package transport_test
 
 // client.js (transport/web/client.js, served at /client.js) end to end: in
 // headless Chromium, a page that imports it mirrors a room while other
@@ -8,18 +8,17 @@ package main
 // (testdata/v2client).
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/server"
 )
 
 // serveFastJSONPatch serves testdata/fast-json-patch to pages of any
@@ -85,30 +84,30 @@ const v2PageSetup = `(async () => {
 
 func TestBrowserV2Mirror(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "-history", "4", "-grace", "1500ms", "-rate", "0", "-rate-per-address", "0")
+	s := chattest.Start(t, server.Config{History: 4, Grace: 1500 * time.Millisecond, RateLimit: noRateLimit})
 	fjp := serveFastJSONPatch(t)
 	b := newBrowser(t)
 	const room = "/chat/v2_browser"
 
 	// holder mirrors the room in Go; probes, second sockets of its id,
 	// take fresh snapshots without changing the room.
-	holder := s.joinV2(room, "holder", "holder")
-	p := b.open("page", "http://"+s.addr+"/healthz")
-	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(v2PageSetup, jsValue(fjp+"/index.mjs"), jsValue(s.url(room))), chromedp.EvalAwaitPromise))
+	holder := s.JoinV2(t, room, "holder", "holder")
+	p := b.open("page", "http://"+s.Addr().String()+"/healthz")
+	p.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(v2PageSetup, jsValue(fjp+"/index.mjs"), jsValue(s.URL(room))), chromedp.EvalAwaitPromise))
 	p.waitEqual("status", `window.client.status`, "connected")
-	holder.readOps(1) // the page joined
+	holder.ReadOps(1) // the page joined
 
 	check := func(when string) {
 		t.Helper()
 		// The page has every change the holder has...
-		p.waitFor(fmt.Sprintf("the page at seq %d", holder.seq), fmt.Sprintf(`window.client.seq >= %d`, holder.seq))
+		p.waitFor(fmt.Sprintf("the page at seq %d", holder.LastSeq), fmt.Sprintf(`window.client.seq >= %d`, holder.LastSeq))
 		// ...and no other: both equal a fresh snapshot.
-		probe, f := s.connectV2(room, "probe", nil, map[string]any{"id": "holder", "username": "holder", "token": holder.token})
-		if f.Event != "snapshot" || probe.id != "holder" {
-			t.Fatalf("%s: probe got %s", when, f.raw)
+		probe, f := s.ConnectV2(t, room, "probe", nil, map[string]any{"id": "holder", "username": "holder", "token": holder.Token})
+		if f.Name() != "snapshot" || probe.ID != "holder" {
+			t.Fatalf("%s: probe got %s", when, f)
 		}
-		probe.leave()
-		holder.token = probe.token
+		probe.Close()
+		holder.Token = probe.Token
 		var got struct {
 			Seq    uint64
 			State  json.RawMessage
@@ -123,52 +122,53 @@ func TestBrowserV2Mirror(t *testing.T) {
 		if len(got.Errors) > 0 {
 			t.Fatalf("%s: the page found differences:\n%s", when, strings.Join(got.Errors, "\n"))
 		}
-		if got.Seq != holder.seq || !jsonEqual(got.State, probe.snapDoc) || !jsonEqual(got.FJP, probe.snapDoc) || !jsonEqual(holder.doc, probe.snapDoc) {
+		snapSeq, snapDoc := probe.Snapshot()
+		if got.Seq != holder.LastSeq || !chattest.JSONEqual(got.State, snapDoc) || !chattest.JSONEqual(got.FJP, snapDoc) || !chattest.JSONEqual(holder.Mirror(), snapDoc) {
 			t.Fatalf("%s: at seq %d (holder at %d, snapshot at %d)\nclient.js:        %s\nfast-json-patch:  %s\nholder:           %s\nsnapshot:         %s",
-				when, got.Seq, holder.seq, probe.snapSeq, got.State, got.FJP, holder.doc, probe.snapDoc)
+				when, got.Seq, holder.LastSeq, snapSeq, got.State, got.FJP, holder.Mirror(), snapDoc)
 		}
 	}
 	check("after the page's snapshot")
 
 	// A v1 user joins and writes.
-	ann, _ := s.join(room, "ann", "ann <i>")
-	holder.readOps(1)
+	ann, _ := s.Join(t, room, "ann", "ann <i>")
+	holder.ReadOps(1)
 	for _, text := range []string{"hello", "<b>bold</b> & \"quoted\"", "ünïcødé 😀"} {
-		ann.write(text)
-		ann.expectWritten()
-		holder.readOps(1)
+		ann.Say(text)
+		expectWritten(t, ann)
+		holder.ReadOps(1)
 	}
 	check("after a v1 user's messages")
 
 	// A v2 user writes a burst (merged patches, window trims).
-	bob := s.joinV2(room, "bob", "bob")
-	holder.readOps(1)
-	ann.expectPresence("joined", "bob", "bob")
+	bob := s.JoinV2(t, room, "bob", "bob")
+	holder.ReadOps(1)
+	expectPresence(t, ann, "joined", "bob", "bob")
 	for i := range 8 {
-		bob.writeID(fmt.Sprintf("burst %d", i), fmt.Sprintf("b%d", i))
+		bob.SayID(fmt.Sprintf("burst %d", i), fmt.Sprintf("b%d", i))
 	}
 	var last uint64
 	for i := range 8 {
-		last = bob.awaitAck(fmt.Sprintf("b%d", i))
+		last = bob.AwaitAck(fmt.Sprintf("b%d", i))
 	}
-	holder.catchUp(last)
+	holder.CatchUp(last)
 	check("after a burst")
 
 	// The page writes; its messages are acknowledged.
 	p.do(chromedp.Evaluate[chromedp.Void](`client.send('from the page'); client.send('and again')`))
 	p.waitEqual("the page's pending messages", `client.pending.length`, 0)
-	holder.readOps(4) // two adds, two trims
+	holder.ReadOps(4) // two adds, two trims
 	check("after the page's messages")
 
 	// The page's socket drops; while it cannot connect, others write; it
 	// resumes with exactly the missed changes.
 	p.do(chromedp.Evaluate[chromedp.Void](`v2.offline = true; v2.sockets.at(-1).close(4001, 'drop')`))
 	p.waitEqual("status", `client.status`, "reconnecting")
-	bob.say("while the page was away", "away1")
-	ann.write("me too")
-	ann.expectWritten()
-	holder.readOps(2)
-	holder.readOps(2)
+	bob.SayV2("while the page was away", "away1")
+	ann.Say("me too")
+	expectWritten(t, ann)
+	holder.ReadOps(2)
+	holder.ReadOps(2)
 	p.do(chromedp.Evaluate[chromedp.Void](`v2.offline = false`))
 	p.waitEqual("status", `client.status`, "connected")
 	check("after a resume")
@@ -177,85 +177,13 @@ func TestBrowserV2Mirror(t *testing.T) {
 	}
 
 	// A user leaves (after the grace period).
-	ann.leave()
-	ops, _ := holder.readOps(1)
+	ann.Close()
+	ops, _ := holder.ReadOps(1)
 	if ops[0].String() != "remove /userList/2" {
 		t.Fatalf("holder: %v, want ann removed", ops)
 	}
 	check("after a leave")
 	if n := eval[int](p, `v2.checks`); n < 15 {
 		t.Fatalf("the page compared its mirrors %d times, want at least 15", n)
-	}
-}
-
-// v2ClientDir is a Node project that runs client.js with Redux Toolkit.
-const v2ClientDir = "testdata/v2client"
-
-// TestV2ReduxToolkit runs testdata/v2client/v2client.mjs: client.js's
-// connectStore with Redux Toolkit's configureStore under Node, against the
-// server. See the script for every check.
-func TestV2ReduxToolkit(t *testing.T) {
-	t.Parallel()
-	node, npm := nodeTools(t, "the client.js test under Node")
-	npmInstall(t, npm, v2ClientDir, "ws", "@reduxjs/toolkit")
-	s := startServer(t, "-grace", "3s")
-	const room = "/chat/v2_redux"
-
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "v2client.mjs", "--timeout-ms", "20000", "http://"+s.addr, s.url(room))
-	cmd.Dir = v2ClientDir
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node v2client.mjs: %v\n--- stderr:\n%s\n--- stdout:\n%s", err, stderr.String(), stdout.String())
-	}
-	var sum struct {
-		OK      bool
-		ID      string
-		Peer    string
-		Frames  map[string]int
-		Actions map[string]int
-		Errors  []json.RawMessage
-		Chat    json.RawMessage
-	}
-	out := strings.TrimSpace(stdout.String())
-	if err := json.Unmarshal([]byte(out), &sum); err != nil || !sum.OK {
-		t.Fatalf("v2client.mjs summary: %v\n%s", err, out)
-	}
-	if len(sum.Errors) > 0 || sum.Frames["resumed"] != 2 || sum.Actions["statecast/patch"] == 0 {
-		t.Fatalf("summary: %s", out)
-	}
-
-	// The store's final state equals a fresh snapshot, but for the
-	// snapshot's own user.
-	fresh := s.joinV2(room, "", "fresh")
-	var store, snap struct {
-		Messages json.RawMessage `json:"messages"`
-		UserList []map[string]string
-	}
-	if err := json.Unmarshal(sum.Chat, &store); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(fresh.snapDoc, &snap); err != nil {
-		t.Fatal(err)
-	}
-	if !jsonEqual(store.Messages, snap.Messages) {
-		t.Fatalf("the store's messages differ from a fresh snapshot's:\nstore:    %s\nsnapshot: %s", store.Messages, snap.Messages)
-	}
-	ids := func(list []map[string]string) string {
-		var out []string
-		for _, u := range list {
-			out = append(out, u["id"])
-		}
-		return strings.Join(out, " ")
-	}
-	if a, b := sum.ID+" "+sum.Peer, sum.Peer+" "+sum.ID; ids(store.UserList) != a && ids(store.UserList) != b ||
-		ids(snap.UserList) != ids(store.UserList)+" "+fresh.id {
-		t.Fatalf("user lists: store %v, snapshot %v", store.UserList, snap.UserList)
-	}
-	if got := fresh.state().texts(); strings.Join(got, "|") != "one|two|three|four|five|six (queued while away)|seven" {
-		t.Fatalf("messages: %q", got)
 	}
 }

@@ -1,0 +1,113 @@
+package transport_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/middleware"
+	"github.com/statecast/statecast/server"
+	"github.com/statecast/statecast/store/file"
+	"github.com/statecast/statecast/transport"
+)
+
+// ---- merged patches ----
+
+// TestV2MergeWindow: a v2 socket idle for longer than -merge-window gets a
+// change at once; changes that follow within the window wait for its end
+// and arrive merged into one patch.
+func TestV2MergeWindow(t *testing.T) {
+	t.Parallel()
+	const window = 1500 * time.Millisecond
+	s := chattest.Start(t, server.Config{Transport: transport.Config{MergeWindow: window}, RateLimit: noRateLimit})
+	const room = "/chat/v2_window"
+	watcher := s.JoinV2(t, room, "w", "watcher")
+	ann, _ := s.Join(t, room, "ann", "ann")
+	watcher.ReadOps(1) // ann entered
+	time.Sleep(window) // idle for a whole window
+
+	ann.Say("first")
+	start := time.Now()
+	ops, _ := watcher.ReadOps(1)
+	if took := time.Since(start); took > window/2 {
+		t.Fatalf("an idle socket got its change after %v, want it at once (window %v)", took, window)
+	}
+	expectWritten(t, ann)
+	for i := range 5 {
+		ann.Say(fmt.Sprint("burst ", i))
+		expectWritten(t, ann)
+	}
+	f := watcher.Expect("patch")
+	waited := time.Since(start)
+	if got := len(f.Ops(t)); got != 5 || waited < window*2/3 {
+		t.Fatalf("after %v: a patch of %d operations (first: %v), want the 5 burst messages merged, no sooner than the window (%v)", waited, got, ops, window)
+	}
+}
+
+// TestV2MergedPatches makes one v2 socket a slow reader: while it does not
+// read, the socket's buffers fill, a write to it blocks and its send queue
+// grows; the writer then merges the queued changes into one patch with the
+// last one's seq.
+func TestV2MergedPatches(t *testing.T) {
+	t.Parallel()
+	s := chattest.Start(t, server.Config{History: 1, Limits: middleware.Limits{Message: 200000}, Transport: transport.Config{FrameLimit: 262144}, Fsync: file.Off, RateLimit: noRateLimit})
+	const room = "/chat/v2_merged"
+	slow := s.JoinV2(t, room, "slow", "slow")
+	bob := s.JoinV2(t, room, "bob", "bob")
+	slow.ReadOps(1)
+
+	// bob writes big messages until frames wait in a send queue: bob reads
+	// all of his, so they are the slow socket's. bob only looks for his
+	// acks: decoding every big patch would make this slow.
+	big := strings.Repeat("x", 150_000)
+	var seqs []uint64
+	for i := 0; ; i++ {
+		if i == 400 {
+			t.Fatal("no frames waited in the slow socket's queue after 400 big messages")
+		}
+		seqs = append(seqs, bob.SayBlind(fmt.Sprintf("%d %s", i, big), fmt.Sprint(i)))
+		if waiting := s.Metric(t, "statecast_send_queue_frames"); waiting >= 3 {
+			break
+		}
+	}
+	// Two more, certainly queued.
+	seqs = append(seqs, bob.SayBlind("last but one", "x1"), bob.SayBlind("last", "x2"))
+
+	// Now read: every message once, in order, some patches merged, each
+	// with the seq of its last change.
+	var adds []uint64
+	for slow.LastSeq < seqs[len(seqs)-1] {
+		f := slow.Expect("patch")
+		var ops []struct {
+			Op, Path string
+			Value    struct{ Seq uint64 }
+		}
+		if err := json.Unmarshal(f.JSON("ops"), &ops); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, op := range ops {
+			if op.Op == "add" && op.Path == "/messages/-" {
+				adds = append(adds, op.Value.Seq)
+				n++
+			}
+		}
+		if n > 0 && adds[len(adds)-1] != f.Seq() {
+			t.Fatalf("a patch adding messages up to seq %d has seq %d", adds[len(adds)-1], f.Seq())
+		}
+	}
+	if !reflect.DeepEqual(adds, seqs) {
+		t.Fatalf("messages added by patches: %v, want each of %v once", adds, seqs)
+	}
+	patches, merged := slow.Patches()
+	if merged == 0 {
+		t.Fatalf("none of %d patches merged several messages", patches)
+	}
+	t.Logf("%d messages reached the slow reader in %d patches, %d merged", len(seqs), patches-1, merged)
+	fresh := s.JoinV2(t, room, "", "fresh")
+	slow.WantSynced(fresh)
+}
