@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/server"
@@ -91,8 +94,11 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}}) }()
-	time.Sleep(100 * time.Millisecond)
+	log := &servingLog{serving: make(chan struct{})}
+	go func() {
+		done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}, Logger: zerolog.New(log)})
+	}()
+	awaitServing(t, log)
 	cancel()
 	select {
 	case err := <-done:
@@ -101,5 +107,29 @@ func TestRunStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return")
+	}
+}
+
+// servingLog is a log writer that closes serving once the server logs
+// that it listens, so that a test cancels run only after its start.
+type servingLog struct {
+	once    sync.Once
+	serving chan struct{}
+}
+
+func (w *servingLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`"statecast serving"`)) {
+		w.once.Do(func() { close(w.serving) })
+	}
+	return len(p), nil
+}
+
+// awaitServing waits until log saw the server start.
+func awaitServing(t *testing.T, log *servingLog) {
+	t.Helper()
+	select {
+	case <-log.serving:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start serving within 10s")
 	}
 }

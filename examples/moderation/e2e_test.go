@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/middleware"
@@ -96,10 +99,11 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	log := &servingLog{serving: make(chan struct{})}
 	go func() {
-		done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}}, map[string]Policy{"darn": Mask})
+		done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}, Logger: zerolog.New(log)}, map[string]Policy{"darn": Mask})
 	}()
-	time.Sleep(100 * time.Millisecond)
+	awaitServing(t, log)
 	cancel()
 	select {
 	case err := <-done:
@@ -111,5 +115,29 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	}
 	if err := run(context.Background(), server.Config{}, map[string]Policy{"two words": Mask}); err == nil {
 		t.Error("run accepted a bad word list")
+	}
+}
+
+// servingLog is a log writer that closes serving once the server logs
+// that it listens, so that a test cancels run only after its start.
+type servingLog struct {
+	once    sync.Once
+	serving chan struct{}
+}
+
+func (w *servingLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`"statecast serving"`)) {
+		w.once.Do(func() { close(w.serving) })
+	}
+	return len(p), nil
+}
+
+// awaitServing waits until log saw the server start.
+func awaitServing(t *testing.T, log *servingLog) {
+	t.Helper()
+	select {
+	case <-log.serving:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not start serving within 10s")
 	}
 }
