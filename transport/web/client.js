@@ -228,6 +228,13 @@ function safely(fn, ...args) {
 const TRANSIENT = new Set(['rate_limited', 'unconfirmed', 'internal', 'unavailable']);
 const WRITE_RETRIED = new Set(['rate_limited', 'unconfirmed', 'unavailable']);
 
+// At most MAX_IN_FLIGHT writes wait for their answers at once; for SLOW_MS
+// after a transient refusal, one, each at least the refusals' longest
+// retryAfter after the previous answer: the server closes a socket refused
+// more than 10 times within 10 s.
+const MAX_IN_FLIGHT = 8;
+const SLOW_MS = 10000;
+
 // Close 1008 (a token error, repeated abuse) ends the session: the same
 // frames would be refused the same way. Every other close is retried.
 const CLOSE_POLICY = 1008;
@@ -375,7 +382,8 @@ export function createClient(options) {
   let inflight = []; // clientIds sent on this socket, not yet answered, in order
   let writeTimer = null; // after a transient refusal, writes wait for it
   let writeAttempt = 0; // transient write refusals since the last ack
-  let oneByOne = false; // after a refusal, one write in flight at a time until none is pending
+  let slowUntil = 0; // until then, one write at a time, pace ms apart (see SLOW_MS)
+  let pace = 0;
   const listeners = new Set();
 
   function notify() {
@@ -424,12 +432,12 @@ export function createClient(options) {
     }
   }
 
-  // backoff is the wait before attempt n: with the server's hint (ms), the
-  // hint plus a random time up to the hint; else a random time up to
-  // minDelayMs doubled n times, at most maxDelayMs.
+  // backoff is the wait before attempt n, in whole ms: with the server's
+  // hint (ms), the hint plus a random time up to the hint; else a random
+  // time up to minDelayMs doubled n times, at most maxDelayMs.
   function backoff(n, hintMs) {
     const base = Math.min(maxDelayMs, minDelayMs * 2 ** n);
-    return hintMs > 0 ? hintMs + Math.random() * Math.min(base, hintMs) : Math.random() * base;
+    return Math.ceil(hintMs > 0 ? hintMs + Math.random() * Math.min(base, hintMs) : Math.random() * base);
   }
 
   function transmit(p) {
@@ -441,14 +449,24 @@ export function createClient(options) {
     }
   }
 
-  // flush sends the pending messages not in flight on this socket, unless
-  // writes wait after a transient refusal; after one, one at a time.
+  // flush sends the pending messages not in flight on this socket, as many
+  // as the window allows (see MAX_IN_FLIGHT), unless the writes wait.
   function flush() {
     if (!socket || clientStatus !== 'connected' || writeTimer) return;
+    const window = Date.now() < slowUntil ? 1 : MAX_IN_FLIGHT;
     for (const p of pending) {
-      if (oneByOne && inflight.length > 0) return;
+      if (inflight.length >= window) return;
       if (!inflight.includes(p.clientId)) transmit(p);
     }
+  }
+
+  // holdWrites lets no write out for ms, then flushes.
+  function holdWrites(ms) {
+    clearTimeout(writeTimer);
+    writeTimer = setTimeout(() => {
+      writeTimer = null;
+      flush();
+    }, ms);
   }
 
   function remember(newId, newToken) {
@@ -500,9 +518,10 @@ export function createClient(options) {
         const before = pending.length;
         pending = pending.filter((p) => p.clientId !== msg.clientId);
         writeAttempt = 0;
-        if (pending.length === 0) oneByOne = false;
-        flush();
         if (pending.length !== before) notify();
+        if (writeTimer) break; // a refusal's wait
+        if (Date.now() < slowUntil && pending.length > inflight.length) holdWrites(pace);
+        else flush();
         break;
       }
       case 'error':
@@ -548,13 +567,10 @@ export function createClient(options) {
     const p = pending.find((x) => x.clientId === clientId);
     if (!p) return;
     if (WRITE_RETRIED.has(msg.code)) {
-      oneByOne = true;
-      const delay = backoff(writeAttempt++, msg.retryAfter);
-      clearTimeout(writeTimer);
-      writeTimer = setTimeout(() => {
-        writeTimer = null;
-        flush();
-      }, delay);
+      const now = Date.now();
+      pace = Math.max(now < slowUntil ? pace : 0, msg.retryAfter || minDelayMs);
+      slowUntil = now + SLOW_MS;
+      holdWrites(backoff(writeAttempt++, msg.retryAfter));
       return;
     }
     pending = pending.filter((x) => x !== p);
@@ -572,7 +588,8 @@ export function createClient(options) {
     clearTimeout(writeTimer);
     writeTimer = null;
     writeAttempt = 0;
-    oneByOne = false;
+    slowUntil = 0;
+    pace = 0;
     setStatus('connected', null);
     notify();
     flush();
