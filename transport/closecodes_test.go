@@ -18,8 +18,6 @@ import (
 	"github.com/statecast/statecast/transport"
 )
 
-// --- close codes -------------------------------------------------------
-
 func TestBinaryFrameCloses1003(t *testing.T) {
 	s := chattest.Start(t, server.Config{Grace: 100 * time.Millisecond})
 	// Before connecting.

@@ -13,8 +13,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// ---- connecting ----
-
 func TestConnectingAccepted(t *testing.T) {
 	t.Parallel()
 	emoji64 := strings.Repeat("😀", 64)

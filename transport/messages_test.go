@@ -18,8 +18,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// ---- writeMessage ----
-
 func TestWriteMessageRefused(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

@@ -14,8 +14,6 @@ import (
 	"github.com/statecast/statecast/transport"
 )
 
-// --- origin ------------------------------------------------------------
-
 func TestOriginEndToEnd(t *testing.T) {
 	s := chattest.Start(t, server.Config{})
 	_, port, _ := net.SplitHostPort(s.Addr().String())

@@ -25,8 +25,6 @@ import (
 	"github.com/statecast/statecast/internal/chattest"
 )
 
-// --- helpers ---------------------------------------------------------------
-
 // dialStatus tries a WebSocket handshake on path with header h and returns
 // the HTTP status of the answer (101 when the upgrade succeeded).
 func dialStatus(t *testing.T, s *chattest.Server, path string, h http.Header) int {

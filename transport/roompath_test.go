@@ -13,8 +13,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// --- room path ---------------------------------------------------------
-
 func TestRoomPathsThatUpgrade(t *testing.T) {
 	s := chattest.Start(t, server.Config{})
 	long := strings.Repeat("x", 64)

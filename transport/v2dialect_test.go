@@ -15,8 +15,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// ---- dialect choice ----
-
 func TestV2Subprotocol(t *testing.T) {
 	t.Parallel()
 	s := chattest.Start(t, server.Config{})

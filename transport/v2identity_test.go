@@ -9,8 +9,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// ---- ids and tokens ----
-
 func TestV2Identity(t *testing.T) {
 	t.Parallel()
 	s := chattest.Start(t, server.Config{Grace: 400 * time.Millisecond})

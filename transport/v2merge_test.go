@@ -15,8 +15,6 @@ import (
 	"github.com/statecast/statecast/transport"
 )
 
-// ---- merged patches ----
-
 // TestV2MergeWindow: a v2 socket idle for longer than -merge-window gets a
 // change at once; changes that follow within the window wait for its end
 // and arrive merged into one patch.

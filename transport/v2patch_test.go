@@ -11,8 +11,6 @@ import (
 	"github.com/statecast/statecast/server"
 )
 
-// ---- patches ----
-
 func TestV2Patches(t *testing.T) {
 	t.Parallel()
 	s := chattest.Start(t, server.Config{History: 3, Grace: 150 * time.Millisecond})

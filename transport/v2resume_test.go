@@ -11,8 +11,6 @@ import (
 	"github.com/statecast/statecast/transport"
 )
 
-// ---- resume ----
-
 func TestV2Resume(t *testing.T) {
 	t.Parallel()
 	s := chattest.Start(t, server.Config{Grace: 5 * time.Second})
