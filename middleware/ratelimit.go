@@ -23,8 +23,12 @@ type RateLimitOptions struct {
 	PerSession   rate.Limit
 	SessionBurst int
 	// PerAddress and AddressBurst are the same for all the sockets of one
-	// remote address (IPv4, or an IPv6 /64) together, so they must leave
-	// room for many users behind one NAT. Default to 50/s, bursts of 100.
+	// remote address (IPv4, or an IPv6 /64) together. They never count
+	// TypeConnect: a user is never refused entry because of how many others
+	// share its address (thousands can, behind one NAT or proxy), and the
+	// transport already guards the door per address (its handshake budget
+	// and connection cap). PerAddress defaults to no limit; AddressBurst,
+	// when PerAddress is set, to twice PerAddress (at least 1).
 	PerAddress   rate.Limit
 	AddressBurst int
 	// Types are the action types that count. Defaults to TypeWriteMessage
@@ -40,10 +44,11 @@ type RateLimitOptions struct {
 }
 
 // RateLimit refuses actions from sockets (with an actions.Source in their
-// context) faster than two token buckets allow, the socket's and its remote
-// address's; a refused action takes no token. A refusal is an
-// *actions.Error with code rate_limited, a message saying when to retry and
-// no Ref (the transport names the event); the one that makes the socket's
+// context) faster than two token buckets allow, the socket's and, if
+// PerAddress is set, its remote address's (connects excepted); a refused
+// action takes no token. A refusal is an *actions.Error with code
+// rate_limited, a message and a RetryAfter saying when to retry, and no Ref
+// (the transport names the event); the one that makes the socket's
 // refusals more than AbuseLimit within AbuseWindow carries Close 1008. (The
 // transport also counts refusals as bad frames.)
 //
@@ -70,7 +75,7 @@ func (l *rateLimiter) middleware(next store.Dispatch) store.Dispatch {
 			delete(l.sessions, src.Session)
 			l.mu.Unlock()
 		} else if ok && l.counted[a.Type] {
-			if e := l.allow(src); e != nil {
+			if e := l.allow(src, a.Type != actions.TypeConnect); e != nil {
 				return e
 			}
 		}
@@ -92,7 +97,9 @@ type bucket struct {
 	refused []time.Time // of a socket: its refusals in the abuse window
 }
 
-func (l *rateLimiter) allow(src actions.Source) *actions.Error {
+// allow takes a token from the socket's bucket, and from its address's if
+// byAddress, or refuses.
+func (l *rateLimiter) allow(src actions.Source, byAddress bool) *actions.Error {
 	now := l.o.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -102,7 +109,7 @@ func (l *rateLimiter) allow(src actions.Source) *actions.Error {
 		l.sessions[src.Session] = s
 	}
 	addr := s // stands in when there is no address limit
-	if l.o.PerAddress != rate.Inf && src.Remote != "" {
+	if byAddress && l.o.PerAddress != rate.Inf && src.Remote != "" {
 		addr = l.address(src.Remote, now)
 	}
 	wait := max(waitFor(s, now), waitFor(addr, now))
@@ -161,7 +168,8 @@ func newRateLimiter(o RateLimitOptions) (*rateLimiter, error) {
 		return nil, fmt.Errorf("middleware.RateLimit: a negative or NaN option (want 0 for the default; rate.Inf for no limit)")
 	}
 	o.PerSession, o.SessionBurst = cmp.Or(o.PerSession, 10), cmp.Or(o.SessionBurst, 20)
-	o.PerAddress, o.AddressBurst = cmp.Or(o.PerAddress, 50), cmp.Or(o.AddressBurst, 100)
+	o.PerAddress = cmp.Or(o.PerAddress, rate.Inf)
+	o.AddressBurst = cmp.Or(o.AddressBurst, max(1, int(min(2*float64(o.PerAddress), 1e9))))
 	o.AbuseLimit, o.AbuseWindow = cmp.Or(o.AbuseLimit, 10), cmp.Or(o.AbuseWindow, 10*time.Second)
 	if o.Now == nil {
 		o.Now = time.Now

@@ -86,6 +86,8 @@ func (h *rlHarness) mustRefuse(session, remote string, wait time.Duration) {
 		h.t.Fatalf("refusal = %+v, want code rate_limited, no ref, no close", e)
 	case !strings.Contains(e.Message, fmt.Sprintf("retry in %v", wait)):
 		h.t.Fatalf("message %q does not say retry in %v", e.Message, wait)
+	case e.RetryAfter != wait:
+		h.t.Fatalf("RetryAfter = %v, want %v", e.RetryAfter, wait)
 	}
 }
 
@@ -109,16 +111,33 @@ func TestRateLimitBurstThenRefusalThenRefill(t *testing.T) {
 	}
 }
 
+// TestRateLimitDefaults: 10/s and bursts of 20 per socket; no limit per
+// address, so the sockets of one crowded NAT are each limited alone.
 func TestRateLimitDefaults(t *testing.T) {
 	t.Parallel()
 	h := newRLHarness(t, RateLimitOptions{})
 	h.mustPass(20, "s1", "10.0.0.1")
 	h.mustRefuse("s1", "10.0.0.1", 100*time.Millisecond)
-	for i := range 4 { // 20 + 4×20 = the address's 100
+	for i := range 100 {
 		h.mustPass(20, fmt.Sprint("t", i), "10.0.0.1")
 	}
-	h.mustRefuse("s9", "10.0.0.1", 20*time.Millisecond)
-	h.mustPass(20, "s9", "10.0.0.2")
+	if len(h.l.addrs) != 0 {
+		t.Fatalf("no address limit, yet %d addresses kept", len(h.l.addrs))
+	}
+}
+
+// TestRateLimitAddressNeverRefusesConnects: the address's bucket counts
+// writes only; a connect passes however many share the address.
+func TestRateLimitAddressNeverRefusesConnects(t *testing.T) {
+	t.Parallel()
+	h := newRLHarness(t, RateLimitOptions{PerSession: rate.Inf, PerAddress: 1, AddressBurst: 1})
+	h.mustPass(1, "s0", "192.0.2.7")
+	h.mustRefuse("s1", "192.0.2.7", time.Second)
+	for i := range 1000 {
+		if e := h.from(fmt.Sprint("c", i), "192.0.2.7", actions.TypeConnect); e != nil {
+			t.Fatalf("connect %d refused: %v", i, e)
+		}
+	}
 }
 
 func TestRateLimitPerAddressIsShared(t *testing.T) {

@@ -31,6 +31,7 @@ type metrics struct {
 	connsTotal  prometheus.Counter
 	closes      *prometheus.CounterVec
 	frameErrors *prometheus.CounterVec
+	refusals    *prometheus.CounterVec
 
 	appendTook, appendBatch, fsyncTook, snapTook prometheus.Histogram
 	snapFailures                                 prometheus.Counter
@@ -54,12 +55,15 @@ func newMetrics(disabled bool) *metrics {
 	m.frameErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statecast_frames_rejected_total",
 		Help: "Error frames sent to clients (frames the decoder refused, actions the chain rejected), by code."},
 		[]string{"code"})
+	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statecast_handshakes_refused_total",
+		Help: "WebSocket upgrades refused with 503 at the door, by why: conns (total cap), address (cap per address), handshakes (an address's handshake budget)."},
+		[]string{"why"})
 	m.appendTook = histogram("statecast_log_append_duration_seconds", "Time to append one batch to the action log, fsync included.", storageBuckets)
 	m.appendBatch = histogram("statecast_log_append_batch_size", "Actions per log append (group commit).", prometheus.ExponentialBuckets(1, 2, 10))
 	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one fsync of the action log's active segment.", storageBuckets)
 	m.snapTook = histogram("statecast_snapshot_duration_seconds", "Time to write one snapshot (after encoding it), successful or not.", storageBuckets)
 	m.snapFailures = counter("statecast_snapshot_failures_total", "Snapshots that could not be written.")
-	for _, c := range []prometheus.Collector{m.connsOpen, m.connsTotal, m.closes, m.frameErrors,
+	for _, c := range []prometheus.Collector{m.connsOpen, m.connsTotal, m.closes, m.frameErrors, m.refusals,
 		m.appendTook, m.appendBatch, m.fsyncTook, m.snapTook, m.snapFailures} {
 		f(c)
 	}
@@ -146,6 +150,9 @@ func (m *metrics) SocketClosed(code int, byServer bool) {
 
 // FrameRejected implements transport.Observer.
 func (m *metrics) FrameRejected(code string) { m.frameErrors.WithLabelValues(code).Inc() }
+
+// HandshakeRefused implements transport.Observer.
+func (m *metrics) HandshakeRefused(why string) { m.refusals.WithLabelValues(why).Inc() }
 
 // onSync returns the fsync hook of the file log.
 func (m *metrics) onSync() func(time.Duration) {

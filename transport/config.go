@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"path"
 	"time"
 )
@@ -60,6 +61,38 @@ type Config struct {
 	// cluster reports there whether it reaches the cluster. Defaults to
 	// none.
 	Ready func() error
+	// V1FrameBytes bounds the messages of one v1 `messageWritten` (and of
+	// `connected`'s messagesList), which carries the room's whole window:
+	// the oldest retained messages that do not fit are left out of v1
+	// frames (never out of the state, nor v2). One longer message alone is
+	// still sent. Defaults to 1 MiB.
+	V1FrameBytes int
+	// MaxConns is the most sockets open at once; an upgrade beyond it is
+	// refused with 503 and Retry-After. Defaults to 100,000.
+	MaxConns int
+	// MaxConnsPerAddress is the most sockets open at once from one client
+	// address (an IPv4 address, or an IPv6 /64), counting handshakes under
+	// way. Thousands of users can share one address (a school or an office
+	// behind one NAT); size it for them. Defaults to 10,000.
+	MaxConnsPerAddress int
+	// HandshakeRate and HandshakeBurst are one client address's handshake
+	// budget: upgrades per second in the long run, and at once after a
+	// quiet spell. An upgrade over the budget waits for its turn, up to
+	// HandshakeWait; one that would wait longer is refused with 503 and
+	// Retry-After. Default to 200/s, bursts of 2,000, waits of up to 10s:
+	// a thousand users behind one address reconnecting at once after a
+	// restart are all let in without a retry.
+	HandshakeRate  float64
+	HandshakeBurst int
+	HandshakeWait  time.Duration
+	// TrustedProxies are the networks of the reverse proxies and load
+	// balancers in front of the server. From a peer inside one of them, the
+	// client's address is the rightmost hop of X-Forwarded-For (else of
+	// Forwarded) that is not itself a trusted proxy, and X-Forwarded-Proto
+	// and X-Forwarded-Host (or Forwarded's proto and host) name the scheme
+	// and host the browser used, for the origin check. From any other peer
+	// these headers are ignored. Defaults to none.
+	TrustedProxies []netip.Prefix
 	// Node is this server's id in a cluster: the sockets it opens carry it
 	// in the state (actions.Open), so that the others can close them when
 	// this node is gone. Empty on a single server.
@@ -98,6 +131,14 @@ func (c Config) withDefaults() Config {
 	defDur(&c.PingInterval, 20*time.Second)
 	defDur(&c.PingTimeout, 10*time.Second)
 	defDur(&c.AbuseWindow, 10*time.Second)
+	def(&c.V1FrameBytes, 1<<20)
+	def(&c.MaxConns, 100_000)
+	def(&c.MaxConnsPerAddress, 10_000)
+	if c.HandshakeRate <= 0 {
+		c.HandshakeRate = 200
+	}
+	def(&c.HandshakeBurst, 2_000)
+	defDur(&c.HandshakeWait, 10*time.Second)
 	return c
 }
 

@@ -27,14 +27,19 @@ type Observer interface {
 	// with its code: a frame the decoder refused, or an action the
 	// middleware chain rejected.
 	FrameRejected(code string)
+	// HandshakeRefused is called for every upgrade refused at the door
+	// with 503, with why: "conns" (the total cap), "address" (the cap per
+	// client address) or "handshakes" (the address's handshake budget).
+	HandshakeRefused(why string)
 }
 
 // nopObserver is the Observer of a Config that sets none.
 type nopObserver struct{}
 
-func (nopObserver) SocketOpened()          {}
-func (nopObserver) SocketClosed(int, bool) {}
-func (nopObserver) FrameRejected(string)   {}
+func (nopObserver) SocketOpened()           {}
+func (nopObserver) SocketClosed(int, bool)  {}
+func (nopObserver) FrameRejected(string)    {}
+func (nopObserver) HandshakeRefused(string) {}
 
 // Stats are the transport's running totals of frames, read without locks.
 type Stats struct {

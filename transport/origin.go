@@ -12,7 +12,9 @@ import (
 // (not a browser), the same host and port as the request, a loopback
 // hostname, or a configured pattern. Hostnames are compared whole, never
 // by prefix.
-func originAllowed(r *http.Request, patterns []string) bool {
+// The request's scheme and host are the ones the browser used (c): behind
+// a trusted TLS-terminating proxy, those it forwarded.
+func originAllowed(r *http.Request, c client, patterns []string) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -31,10 +33,10 @@ func originAllowed(r *http.Request, patterns []string) bool {
 		return true
 	}
 	reqPort := "80"
-	if r.TLS != nil {
+	if c.tls {
 		reqPort = "443"
 	}
-	if host == strings.ToLower(hostPort(r.Host, reqPort)) {
+	if host == strings.ToLower(hostPort(c.host, reqPort)) {
 		return true
 	}
 	if matchesAny(patterns, host) {

@@ -108,7 +108,7 @@ func TestOriginAllowed(t *testing.T) {
 			if tt.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
-			if got := originAllowed(r, tt.patterns); got != tt.want {
+			if got := originAllowed(r, clientOf(r, nil), tt.patterns); got != tt.want {
 				t.Errorf("originAllowed(Origin %q, Host %q, tls %v, patterns %q) = %v, want %v",
 					tt.origin, tt.host, tt.tls, tt.patterns, got, tt.want)
 			}

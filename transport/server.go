@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -22,12 +23,13 @@ var webFiles embed.FS
 
 // Server serves the chat endpoint and the chat page.
 type Server struct {
-	cfg  Config
-	hub  *Hub
-	log  zerolog.Logger
-	http *http.Server
-	ln   net.Listener
-	done chan struct{}
+	cfg   Config
+	hub   *Hub
+	admit *admission
+	log   zerolog.Logger
+	http  *http.Server
+	ln    net.Listener
+	done  chan struct{}
 	// ready is set while the server accepts sockets: from Open until
 	// Shutdown begins.
 	ready atomic.Bool
@@ -39,7 +41,7 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	srv := &Server{cfg: cfg, hub: NewHub(s, cfg, log), log: log, done: make(chan struct{})}
+	srv := &Server{cfg: cfg, hub: NewHub(s, cfg, log), admit: newAdmission(cfg), log: log, done: make(chan struct{})}
 	srv.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -132,10 +134,21 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "room names are 1 to 64 characters of A-Z a-z 0-9 _ -", http.StatusBadRequest)
 		return
 	}
-	if !originAllowed(r, s.cfg.AllowedOrigins) {
+	from := clientOf(r, s.cfg.TrustedProxies)
+	if !originAllowed(r, from, s.cfg.AllowedOrigins) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	release, refused := s.admit.admit(r.Context(), addressKey(from.remote))
+	if refused != nil {
+		if refused.why != "gone" {
+			s.cfg.Observer.HandshakeRefused(refused.why)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((refused.retryAfter+time.Second-1)/time.Second)))
+		http.Error(w, refused.reason, http.StatusServiceUnavailable)
+		return
+	}
+	defer release()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // originAllowed has checked the origin
 		Subprotocols:       []string{actions.Subprotocol},
@@ -146,11 +159,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(s.cfg.FrameLimit)
-	remote, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		remote = r.RemoteAddr
-	}
-	sess := newSession(s.hub, conn, room, remote, conn.Subprotocol() == actions.Subprotocol)
+	sess := newSession(s.hub, conn, room, from.remote, conn.Subprotocol() == actions.Subprotocol)
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		return

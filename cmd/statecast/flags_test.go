@@ -8,6 +8,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -100,6 +101,14 @@ func flagCases(t *testing.T) []flagCase {
 		{"rate-burst", "3", nil, cfgOf(func(c server.Config) any { return c.RateLimit.SessionBurst }), 3},
 		{"rate-per-address", "4", nil, cfgOf(func(c server.Config) any { return c.RateLimit.PerAddress }), rate.Limit(4)},
 		{"rate-address-burst", "5", nil, cfgOf(func(c server.Config) any { return c.RateLimit.AddressBurst }), 5},
+		{"max-conns", "12", nil, cfgOf(func(c server.Config) any { return c.Transport.MaxConns }), 12},
+		{"max-conns-per-address", "13", nil, cfgOf(func(c server.Config) any { return c.Transport.MaxConnsPerAddress }), 13},
+		{"handshake-rate", "1.5", nil, cfgOf(func(c server.Config) any { return c.Transport.HandshakeRate }), 1.5},
+		{"handshake-burst", "14", nil, cfgOf(func(c server.Config) any { return c.Transport.HandshakeBurst }), 14},
+		{"handshake-wait", "2s", nil, cfgOf(func(c server.Config) any { return c.Transport.HandshakeWait }), 2 * time.Second},
+		{"trusted-proxies", "10.0.0.0/8, 192.0.2.1", nil, cfgOf(func(c server.Config) any { return c.Transport.TrustedProxies }),
+			[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}},
+		{"v1-frame-bytes", "4096", nil, cfgOf(func(c server.Config) any { return c.Transport.V1FrameBytes }), 4096},
 		{"data", filepath.Join("some", "dir"), nil, cfgOf(func(c server.Config) any { return c.Data }), filepath.Join("some", "dir")},
 		{"fsync", "interval", nil, cfgOf(func(c server.Config) any { return c.Fsync }), file.Interval},
 		{"snapshot-every", "17", nil, cfgOf(func(c server.Config) any { return c.SnapshotEvery }), uint64(17)},
@@ -166,11 +175,13 @@ func TestServeDefaults(t *testing.T) {
 		Transport: transport.Config{
 			Addr: ":3005", FrameLimit: 64 << 10, SendQueue: 1024, ResumeWindow: 4096,
 			MergeWindow: transport.DefaultMergeWindow, PingInterval: 20 * time.Second, PingTimeout: 10 * time.Second,
+			MaxConns: 100_000, MaxConnsPerAddress: 10_000, HandshakeRate: 200, HandshakeBurst: 2000,
+			HandshakeWait: 10 * time.Second, V1FrameBytes: 1 << 20,
 		},
 		History:         chat.DefaultHistory,
 		Grace:           middleware.DefaultGrace,
 		Limits:          middleware.Limits{Message: 16384},
-		RateLimit:       middleware.RateLimitOptions{PerSession: 10, SessionBurst: 20, PerAddress: 50, AddressBurst: 100},
+		RateLimit:       middleware.RateLimitOptions{PerSession: 10, SessionBurst: 20, PerAddress: rate.Inf},
 		Auth:            middleware.AuthOptions{Secret: []byte{}},
 		Data:            "./data",
 		Fsync:           file.Always,

@@ -39,6 +39,7 @@ type serveConfig struct {
 	rateLimit      middleware.RateLimitOptions
 	rate           float64 // per socket; 0 is no limit
 	ratePerAddress float64
+	trustedProxies string
 	auth           middleware.AuthOptions
 	authSecret     string
 	authSecretFile string
@@ -62,8 +63,15 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.limits.Message, "max-message", 16384, "longest chat message, in characters (STATECAST_MAX_MESSAGE)")
 	fs.Float64Var(&c.rate, "rate", 10, "connecting and writeMessage events per second that one socket may send in the long run; over it, error rate_limited, and 1008 for repeat offenders; 0 turns this limit off (STATECAST_RATE)")
 	fs.IntVar(&c.rateLimit.SessionBurst, "rate-burst", 20, "events one socket may send at once, above -rate (STATECAST_RATE_BURST)")
-	fs.Float64Var(&c.ratePerAddress, "rate-per-address", 50, "events per second that all the sockets of one IP address (IPv6: one /64) may send together; leave room for users behind one NAT; 0 turns this limit off (STATECAST_RATE_PER_ADDRESS)")
-	fs.IntVar(&c.rateLimit.AddressBurst, "rate-address-burst", 100, "events the sockets of one address may send at once, above -rate-per-address (STATECAST_RATE_ADDRESS_BURST)")
+	fs.Float64Var(&c.ratePerAddress, "rate-per-address", 0, "writeMessage events per second that all the sockets of one IP address (IPv6: one /64) may send together (connecting never counts); thousands of users can share one address; 0: no limit (STATECAST_RATE_PER_ADDRESS)")
+	fs.IntVar(&c.rateLimit.AddressBurst, "rate-address-burst", 0, "events the sockets of one address may send at once, above -rate-per-address; 0: twice -rate-per-address (STATECAST_RATE_ADDRESS_BURST)")
+	fs.IntVar(&c.transport.MaxConns, "max-conns", 100_000, "sockets open at once; beyond, the upgrade is refused with 503 and Retry-After (STATECAST_MAX_CONNS)")
+	fs.IntVar(&c.transport.MaxConnsPerAddress, "max-conns-per-address", 10_000, "sockets open at once from one client address (IPv6: one /64); size it for the users behind one NAT or proxy (STATECAST_MAX_CONNS_PER_ADDRESS)")
+	fs.Float64Var(&c.transport.HandshakeRate, "handshake-rate", 200, "WebSocket handshakes per second one client address may make in the long run; more wait their turn (STATECAST_HANDSHAKE_RATE)")
+	fs.IntVar(&c.transport.HandshakeBurst, "handshake-burst", 2000, "handshakes one address may make at once, above -handshake-rate (STATECAST_HANDSHAKE_BURST)")
+	fs.DurationVar(&c.transport.HandshakeWait, "handshake-wait", 10*time.Second, "longest a handshake over its address's budget waits for its turn; beyond, 503 and Retry-After (STATECAST_HANDSHAKE_WAIT)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of the reverse proxies in front of the server: from them, X-Forwarded-For/Forwarded name the client and X-Forwarded-Proto/-Host the origin; from anyone else these headers are ignored (STATECAST_TRUSTED_PROXIES)")
+	fs.IntVar(&c.transport.V1FrameBytes, "v1-frame-bytes", 1<<20, "largest messagesList in one v1 frame, in `bytes`; the oldest messages that do not fit are left out of v1 frames, never out of the state (STATECAST_V1_FRAME_BYTES)")
 	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
@@ -114,8 +122,14 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, fmt.Errorf("-log-sample must be 0 (every action) or more")
 	case !(c.rate >= 0 && c.ratePerAddress >= 0):
 		return c, fmt.Errorf("-rate and -rate-per-address must be 0 (no limit) or more")
-	case c.rateLimit.SessionBurst < 1 || c.rateLimit.AddressBurst < 1:
-		return c, fmt.Errorf("-rate-burst and -rate-address-burst must be at least 1")
+	case c.rateLimit.SessionBurst < 1 || c.rateLimit.AddressBurst < 0:
+		return c, fmt.Errorf("-rate-burst must be at least 1, and -rate-address-burst 0 (twice the rate) or more")
+	case c.transport.MaxConns < 1 || c.transport.MaxConnsPerAddress < 1:
+		return c, fmt.Errorf("-max-conns and -max-conns-per-address must be at least 1")
+	case !(c.transport.HandshakeRate > 0) || c.transport.HandshakeBurst < 1 || c.transport.HandshakeWait <= 0:
+		return c, fmt.Errorf("-handshake-rate, -handshake-burst and -handshake-wait must be positive")
+	case c.transport.V1FrameBytes < 1024:
+		return c, fmt.Errorf("-v1-frame-bytes must be at least 1024")
 	case c.snapshotEvery < 1:
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.limits.Message < 1:
@@ -138,6 +152,11 @@ func parseServe(args, env []string) (serveConfig, error) {
 		return c, fmt.Errorf("-nats-replicas must be 1 to 5")
 	}
 	c.rateLimit.PerSession, c.rateLimit.PerAddress = perSecond(c.rate), perSecond(c.ratePerAddress)
+	proxies, err := transport.ParseCIDRs(c.trustedProxies)
+	if err != nil {
+		return c, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	c.transport.TrustedProxies = proxies
 	return c, c.transport.Validate()
 }
 
