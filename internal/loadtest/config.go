@@ -23,6 +23,7 @@ type config struct {
 	hold        time.Duration
 	historyFill int
 	slow        int
+	flood       int
 	size        int
 	rooms       int
 	pid         int
@@ -52,7 +53,9 @@ latency, losses and CPU. Modes:
 
 -slow N adds N clients that stop reading after connecting; the fan-out then
 runs twice, without and with them, and reports whether they were closed
-with 1013.
+with 1013. -flood N runs it twice too, the second time while N sockets of
+the same address post as fast as they can in a room of their own, coming
+back whenever the server closes them: compare the two runs' latencies.
 
 flags:`
 
@@ -78,6 +81,7 @@ func parseArgs(args []string) (config, error) {
 	fs.DurationVar(&c.hold, "hold", 2*time.Second, "storm: how long the connections stay open once all are connected")
 	fs.IntVar(&c.historyFill, "history-fill", 0, "messages one writer posts before the clients connect (history mode: defaults to 1000)")
 	fs.IntVar(&c.slow, "slow", 0, "extra clients that stop reading once connected")
+	fs.IntVar(&c.flood, "flood", 0, "sockets that flood the server with writes during a second run (not with -slow)")
 	fs.IntVar(&c.size, "size", 0, "pad each message text to this many `bytes`")
 	fs.IntVar(&c.rooms, "rooms", 1, "storm: spread the connections over this many rooms (/chat/bench-0 …; statecast only, the seed serves /chat alone)")
 	fs.IntVar(&c.pid, "pid", 0, "the server's process id, to report its CPU time and memory from /proc")
@@ -114,8 +118,10 @@ func parseArgs(args []string) (config, error) {
 		return c, usageErrorf("-writers must be between 1 and -clients")
 	case c.mode != "storm" && c.messages < c.writers:
 		return c, usageErrorf("-messages must be at least -writers")
-	case c.rate < 0 || c.inflight < 0 || c.historyFill < 0 || c.slow < 0 || c.size < 0 || c.pid < 0:
-		return c, usageErrorf("-rate, -inflight, -history-fill, -slow, -size and -pid cannot be negative")
+	case c.rate < 0 || c.inflight < 0 || c.historyFill < 0 || c.slow < 0 || c.flood < 0 || c.size < 0 || c.pid < 0:
+		return c, usageErrorf("-rate, -inflight, -history-fill, -slow, -flood, -size and -pid cannot be negative")
+	case c.slow > 0 && c.flood > 0:
+		return c, usageErrorf("-slow and -flood exclude each other")
 	case c.concurrency < 1:
 		return c, usageErrorf("-concurrency must be at least 1")
 	case c.rooms < 1 || c.rooms > 1 && c.mode != "storm":

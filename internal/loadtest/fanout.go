@@ -58,8 +58,11 @@ func runFanout(ctx context.Context, c config, d *dialer, rep *Report) error {
 	rep.Connect = &ConnectReport{Seconds: connected.Seconds(), SettleSeconds: settle.Seconds()}
 
 	runs := []string{""}
-	if c.slow > 0 {
+	switch {
+	case c.slow > 0:
 		runs = []string{"without slow readers", fmt.Sprintf("with %d slow reader(s)", c.slow)}
+	case c.flood > 0:
+		runs = []string{"without a flood", fmt.Sprintf("during a flood from %d socket(s) of the same address", c.flood)}
 	}
 	var slow []*websocket.Conn
 	defer func() {
@@ -79,7 +82,15 @@ func runFanout(ctx context.Context, c config, d *dialer, rep *Report) error {
 			}
 			waitQuiet(ctx, c.quiet, clients)
 		}
+		var flood *flooder
+		if k == 1 && c.flood > 0 {
+			flood = startFlood(ctx, d, c.url, c.flood)
+		}
 		run := runOnce(ctx, c, clients, newFanRun(c, k*c.writers))
+		if flood != nil {
+			fr := flood.stop()
+			run.Flood = &fr
+		}
 		run.Name = name
 		rep.Runs = append(rep.Runs, run)
 		if run.warning != "" {

@@ -68,6 +68,9 @@ func (run *RunReport) print(p func(string, ...any)) {
 			p("  server RSS: %.1f → %.1f MiB (peak %.1f MiB)", mib(s.RSSBeforeKB), mib(s.RSSAfterKB), mib(s.RSSPeakKB))
 		}
 	}
+	if f := run.Flood; f != nil {
+		p("  flood: %d socket(s) sent %d writes over %d connects (%d refused)", f.Sockets, f.Writes, f.Connects, f.RefusedConnects)
+	}
 	for _, sr := range run.SlowReaders {
 		p("  slow reader: %s (read %d frames after it resumed)", sr.Outcome, sr.Frames)
 	}

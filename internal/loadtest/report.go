@@ -62,6 +62,7 @@ type RunReport struct {
 	OtherCPU         float64          `json:"other_cpu_s"` // used by other programs during the run
 	Server           *ServerReport    `json:"server,omitempty"`
 	SlowReaders      []SlowReader     `json:"slow_readers,omitempty"`
+	Flood            *FloodReport     `json:"flood,omitempty"`
 	Errors           map[string]int64 `json:"errors,omitempty"`
 	Disconnected     int64            `json:"sockets_lost,omitempty"`
 	warning          string
