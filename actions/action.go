@@ -94,18 +94,24 @@ type Open struct {
 
 // Connect is the payload of TypeConnect. Action.User is the id the client
 // claims. Whether it may have it is decided by the reducer, from the state,
-// so that replays decide the same (PROTOCOL.md, "Ids and tokens"):
+// so that replays decide the same (docs/protocol.md, "Ids and tokens"):
 //
 //   - a verified claim (proven by middleware, such as auth) gets the id;
 //   - a strict claim (a v2 client, or any client that sent a token) gets the
-//     id if the id is present in no room, or if TokenHash is one of the
-//     tokens bound to it;
+//     id if the id is present in no room, or if TokenHash is bound to it;
 //   - a plain claim (a v1 client without a token) gets the id unless it is
 //     present and bound to a token;
 //   - otherwise the socket gets Fallback, a fresh id.
 //
-// A strict claim then binds NewTokenHash to the id it got. Tokens enter
-// the state and the log only as SHA-256 hashes.
+// A strict claim then binds FreshTokenHash to the id it got if the claim
+// starts the id's binding (the id has no token yet) or is verified;
+// otherwise the id keeps the token it has, the one the client sent. So an
+// id has one token while its binding lasts, whatever the number of
+// connects. Tokens enter the state and the log only as SHA-256 hashes.
+//
+// NewTokenHash is how older versions bound tokens: one more per strict
+// claim. Their logs still hold it and fold as they did; this version
+// never sets it.
 type Connect struct {
 	// Username is the name the user gave in `connecting`.
 	Username string
@@ -115,11 +121,15 @@ type Connect struct {
 	Strict bool
 	// TokenHash is the hash of the token the client presented, if any.
 	TokenHash string
-	// NewTokenHash is the hash of the fresh token the socket is handed.
+	// NewTokenHash, in logs of older versions, is the hash of a fresh token
+	// bound to the id after every strict claim, beside the earlier ones.
 	NewTokenHash string
 	// Verified marks a claim that middleware has already proven (the auth
 	// middleware, from a signed token): it gets its id whatever the bindings.
 	Verified bool
+	// FreshTokenHash is the hash of a fresh token the socket is handed if
+	// the claim binds it (see above).
+	FreshTokenHash string
 }
 
 // WriteMessage is the payload of TypeWriteMessage.

@@ -22,7 +22,9 @@ import (
 // tokenHash, newTokenHash, verified (one byte)}; 2 WriteMessage{message,
 // clientId}; 3 Expire{since}; 4 a payload registered with RegisterPayload:
 // its name, then its JSON; 5 PostMessage{username, message}; 6 Open{node};
-// 7 NodeDown{node}. Kinds are never renumbered: logs keep them for good. An
+// 7 NodeDown{node}; 8 Connect with a freshTokenHash: the fields of kind 1,
+// then freshTokenHash (never empty: a Connect without one is kind 1). Kinds
+// are never renumbered: logs keep them for good. An
 // open-session action written before kind 6 existed has kind 0, no payload,
 // which readers take as Open{}.
 const (
@@ -34,6 +36,7 @@ const (
 	payloadPost     = 5
 	payloadOpen     = 6
 	payloadNodeDown = 7
+	payloadConnect2 = 8
 )
 
 // ErrCorrupt is wrapped by every error of DecodeBinary.
@@ -75,10 +78,17 @@ func AppendBinary(b []byte, a *Action) ([]byte, error) {
 	case nil:
 		b = append(b, payloadNone)
 	case Connect:
-		b = appendString(appendString(append(b, payloadConnect), p.Username), p.Fallback)
+		kind := byte(payloadConnect)
+		if p.FreshTokenHash != "" {
+			kind = payloadConnect2
+		}
+		b = appendString(appendString(append(b, kind), p.Username), p.Fallback)
 		b = append(b, boolByte(p.Strict))
 		b = appendString(appendString(b, p.TokenHash), p.NewTokenHash)
 		b = append(b, boolByte(p.Verified))
+		if p.FreshTokenHash != "" {
+			b = appendString(b, p.FreshTokenHash)
+		}
 	case WriteMessage:
 		b = appendString(appendString(append(b, payloadWrite), p.Message), p.ClientID)
 	case Expire:
@@ -120,9 +130,15 @@ func DecodeBinary(data []byte) (*Action, error) {
 	}
 	switch kind := r.byte(); kind {
 	case payloadNone:
-	case payloadConnect:
-		a.Payload = Connect{Username: r.string(), Fallback: r.string(), Strict: r.byte() == 1,
+	case payloadConnect, payloadConnect2:
+		c := Connect{Username: r.string(), Fallback: r.string(), Strict: r.byte() == 1,
 			TokenHash: r.string(), NewTokenHash: r.string(), Verified: r.byte() == 1}
+		if kind == payloadConnect2 {
+			if c.FreshTokenHash = r.string(); c.FreshTokenHash == "" {
+				r.fail("connect of kind %d without a fresh token hash", kind)
+			}
+		}
+		a.Payload = c
 	case payloadWrite:
 		a.Payload = WriteMessage{Message: r.string(), ClientID: r.string()}
 	case payloadExpire:

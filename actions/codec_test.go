@@ -23,6 +23,8 @@ func TestBinaryRoundTrip(t *testing.T) {
 		{Seq: 1, ID: "id", Type: actions.TypeOpenSession, Room: "r", Session: "s"},
 		{Seq: 2, Type: actions.TypeConnect, Room: "r", Session: "s", User: "u", At: at, Payload: actions.Connect{Username: "ann"}},
 		{Seq: 3, Type: actions.TypeConnect, User: "u", Payload: actions.Connect{Username: "ann", Fallback: "f", Strict: true, TokenHash: "th", NewTokenHash: "nh", Verified: true}},
+		{Seq: 3, Type: actions.TypeConnect, User: "u", Payload: actions.Connect{Username: "ann", Fallback: "f", Strict: true, TokenHash: "th", FreshTokenHash: "fh", Verified: true}},
+		{Seq: 3, Type: actions.TypeConnect, User: "u", Payload: actions.Connect{Strict: true, NewTokenHash: "nh", FreshTokenHash: "fh"}},
 		{Seq: 1 << 40, Type: actions.TypeWriteMessage, At: at, Payload: actions.WriteMessage{Message: "héllo\x00", ClientID: "c"}},
 		{Seq: 4, Type: actions.TypeExpirePresence, User: "u", Payload: actions.Expire{Since: 3}},
 		{Seq: 7, Type: "x", At: time.Unix(0, 0).UTC()},
@@ -60,6 +62,7 @@ func TestBinaryLayoutIsStable(t *testing.T) {
 	}{
 		"none":      {nil, "\x00"},
 		"connect":   {actions.Connect{Username: "a", Fallback: "f", Strict: true, TokenHash: "h", NewTokenHash: "n", Verified: true}, "\x01\x01a\x01f\x01\x01h\x01n\x01"},
+		"connect2":  {actions.Connect{Username: "a", Fallback: "f", Strict: true, TokenHash: "h", Verified: true, FreshTokenHash: "g"}, "\x08\x01a\x01f\x01\x01h\x00\x01\x01g"},
 		"write":     {actions.WriteMessage{Message: "m", ClientID: "c"}, "\x02\x01m\x01c"},
 		"expire":    {actions.Expire{Since: 300}, "\x03\xac\x02"},
 		"post":      {actions.PostMessage{Username: "b", Message: "m"}, "\x05\x01b\x01m"},
@@ -77,6 +80,17 @@ func TestBinaryLayoutIsStable(t *testing.T) {
 		if got, err := actions.DecodeBinary([]byte(head + tt.bytes)); err != nil || !reflect.DeepEqual(got, a) {
 			t.Errorf("%s: decoded %+v, %v; want %+v", name, got, err, a)
 		}
+	}
+}
+
+// TestBinaryRejectsConnect2WithoutFreshToken: kind 8 is a Connect with a
+// fresh token hash; one without is written as kind 1, so kind 8 without
+// one is corrupt (and would not encode back to the same bytes).
+func TestBinaryRejectsConnect2WithoutFreshToken(t *testing.T) {
+	t.Parallel()
+	b := "\x07\x00\x01t\x01r\x01s\x01u\x00" + "\x08\x01a\x01f\x01\x01h\x00\x01\x00"
+	if _, err := actions.DecodeBinary([]byte(b)); !errors.Is(err, actions.ErrCorrupt) {
+		t.Fatalf("kind 8 without a fresh token hash: err %v, want ErrCorrupt", err)
 	}
 }
 
@@ -108,6 +122,7 @@ func TestBinaryRejectsTruncatedAndTrailing(t *testing.T) {
 func FuzzDecodeBinary(f *testing.F) {
 	for _, a := range []*actions.Action{
 		{Seq: 2, Type: actions.TypeConnect, Room: "r", Payload: actions.Connect{Username: "ann"}},
+		{Seq: 2, Type: actions.TypeConnect, Room: "r", Payload: actions.Connect{Username: "ann", Strict: true, FreshTokenHash: "f"}},
 		{Seq: 3, Type: actions.TypeWriteMessage, Payload: actions.WriteMessage{Message: "hi"}},
 		{Seq: 5, Type: "bot/roll", Payload: botPayload{Command: "/roll"}},
 		{Seq: 6, Type: actions.TypeExpirePresence, Room: "r", User: "u", Payload: actions.Expire{Since: 4}},

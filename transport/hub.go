@@ -245,7 +245,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		} else {
 			s.out.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
-				d.Next.UserList(), feed.v1messages, s.token))
+				d.Next.UserList(), feed.v1messages, s.grantedToken(c, sess.UserID)))
 			feed.v1[sess.ID] = s
 		}
 	}

@@ -66,8 +66,9 @@ func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 // resumed socket gets it as a patch, a snapshot already shows it.
 func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
 	user := d.Connected.UserID
+	token := s.grantedToken(c, user)
 	if f.canResume(s, c, d) {
-		s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, s.token))
+		s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, token))
 		for _, ch := range f.recent[f.head:] {
 			if ch.seq > s.resume.lastSeq {
 				s.out.sendPatch(ch.seq, ch.ops)
@@ -75,7 +76,7 @@ func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDi
 		}
 		return
 	}
-	s.out.send(actions.EncodeSnapshot(c.Seq, user, s.token, d.Next.UserList(), f.messages))
+	s.out.send(actions.EncodeSnapshot(c.Seq, user, token, d.Next.UserList(), f.messages))
 }
 
 // canResume: the socket sent lastSeq and a token; it kept its id with that

@@ -15,10 +15,13 @@ const snapshotVersion = 1
 // The encoding is canonical: equal states give equal bytes, so comparing
 // encodings compares states.
 //
-// A socket's node and a grace period's node (Session.Node,
-// Presence.LeftOn) are left out when empty, so snapshots written before
-// sockets had nodes decode as states whose sockets are no node's, and a
-// single-node state encodes to the same bytes as it always did.
+// An id's token ("token") and the tokens older versions bound to it
+// ("tokens") are left out when it has none, so snapshots of older versions,
+// which have only "tokens", decode as they were. A socket's node and a
+// grace period's node (Session.Node, Presence.LeftOn) are left out when
+// empty, so snapshots written before sockets had nodes decode as states
+// whose sockets are no node's, and a single-node state encodes to the same
+// bytes as it always did.
 type Codec struct{}
 
 type snapshotJSON struct {
@@ -27,7 +30,7 @@ type snapshotJSON struct {
 	IDs     []identityJSON `json:"ids,omitempty"`
 }
 
-// identityJSON is one id's presence count and bound token hashes.
+// identityJSON is one id's presence count and the hashes of its tokens.
 type identityJSON struct {
 	ID string `json:"id"`
 	identity

@@ -6,20 +6,31 @@ import (
 	"github.com/statecast/statecast/actions"
 )
 
-// MaxTokens is how many tokens stay bound to one id: the newest ones.
-// docs/protocol.md keeps every token valid while the binding lasts; this bound
-// keeps a client that reconnects without end from growing the state without
-// end. Only an id that reconnects more than MaxTokens times without ever
-// leaving every room loses its oldest tokens.
-const MaxTokens = 1024
+// maxLegacyTokens is how many of the tokens bound by Connects of the older
+// format (actions.Connect.NewTokenHash) one id keeps: the newest, as older
+// versions did. Connects of the current format add none.
+const maxLegacyTokens = 1024
 
 // identity is what the state knows of a user id across rooms: in how many
-// rooms' user lists it is (grace periods included), and the hashes of the
-// tokens bound to it. An id present in no room has no entry: its binding
-// has ended.
+// rooms' user lists it is (grace periods included), and its binding: the
+// hash of its token. An id present in no room has no entry: its binding
+// has ended, and its token with it.
+//
+// A binding has one token, not one per connect: any token of a binding
+// gets the id while it lasts, so more tokens would prove nothing more, and
+// one keeps the entry's size fixed however often the id reconnects. It
+// needs no server secret either: the state and the log hold only the
+// token's hash, so neither gives the token away, and every node of a
+// cluster checks a token against the shared state alone.
 type identity struct {
-	Rooms  int      `json:"rooms"`
-	Tokens []string `json:"tokens,omitempty"`
+	Rooms int `json:"rooms"`
+	// Token is the hash of the id's token; "" while the id is bound to
+	// none (only plain claims got it).
+	Token string `json:"token,omitempty"`
+	// Legacy holds the hashes that Connects of the older format bound to
+	// the id (logs and snapshots of older versions), oldest first, at most
+	// maxLegacyTokens. They stay valid while the binding lasts.
+	Legacy []string `json:"tokens,omitempty"`
 }
 
 func (s State) identity(id string) identity {
@@ -40,9 +51,10 @@ func (s State) withIdentity(id string, i identity) State {
 // or inside its grace period).
 func (s State) Present(id string) bool { return s.identity(id).Rooms > 0 }
 
-// Bound reports whether tokenHash is one of the tokens bound to id.
+// Bound reports whether tokenHash is the hash of a token bound to id.
 func (s State) Bound(id, tokenHash string) bool {
-	return tokenHash != "" && slices.Contains(s.identity(id).Tokens, tokenHash)
+	i := s.identity(id)
+	return tokenHash != "" && (tokenHash == i.Token || slices.Contains(i.Legacy, tokenHash))
 }
 
 // mayClaim applies the rule of actions.Connect.
@@ -54,7 +66,7 @@ func (s State) mayClaim(id string, c actions.Connect) bool {
 	if c.Strict {
 		return i.Rooms == 0 || s.Bound(id, c.TokenHash)
 	}
-	return i.Rooms == 0 || len(i.Tokens) == 0
+	return i.Rooms == 0 || (i.Token == "" && len(i.Legacy) == 0)
 }
 
 func (s State) enteredRoom(id string) State {
@@ -70,12 +82,24 @@ func (s State) leftRoom(id string) State {
 	return s.withIdentity(id, i)
 }
 
-func (s State) bindToken(id, hash string) State {
+// bind records the token of a strict claim c that got id (which is then
+// present): c.FreshTokenHash becomes the id's token if the id has none yet
+// or the claim is verified; otherwise the id keeps its token. A Connect of
+// the older format adds its NewTokenHash to Legacy instead, as older
+// versions did; it is the only case that copies a list.
+func (s State) bind(id string, c actions.Connect) State {
 	i := s.identity(id)
-	tokens := append(slices.Clone(i.Tokens), hash)
-	if len(tokens) > MaxTokens {
-		tokens = tokens[len(tokens)-MaxTokens:]
+	switch {
+	case c.FreshTokenHash != "":
+		if i.Token != "" && !c.Verified {
+			return s
+		}
+		i.Token = c.FreshTokenHash
+	case c.NewTokenHash != "":
+		legacy := append(slices.Clone(i.Legacy), c.NewTokenHash)
+		i.Legacy = legacy[max(0, len(legacy)-maxLegacyTokens):]
+	default:
+		return s
 	}
-	i.Tokens = tokens
 	return s.withIdentity(id, i)
 }

@@ -16,12 +16,26 @@ func claim(room, sess, user string, c actions.Connect) *actions.Action {
 }
 
 // TestIdentityRules follows docs/protocol.md, "Ids and tokens": which id a
-// connecting socket gets, depending on presence, binding and token.
+// connecting socket gets, depending on presence, binding and token. The
+// rules are the same for Connects of the current format and of the older
+// one (logs of older versions), which bound a token per strict claim.
 func TestIdentityRules(t *testing.T) {
 	t.Parallel()
-	v2 := func(token, fresh string) actions.Connect {
-		return actions.Connect{Fallback: "fresh", Strict: true, TokenHash: token, NewTokenHash: fresh}
-	}
+	t.Run("current", func(t *testing.T) {
+		t.Parallel()
+		testIdentityRules(t, func(token, fresh string) actions.Connect {
+			return actions.Connect{Fallback: "fresh", Strict: true, TokenHash: token, FreshTokenHash: fresh}
+		})
+	})
+	t.Run("older", func(t *testing.T) {
+		t.Parallel()
+		testIdentityRules(t, func(token, fresh string) actions.Connect {
+			return actions.Connect{Fallback: "fresh", Strict: true, TokenHash: token, NewTokenHash: fresh}
+		})
+	})
+}
+
+func testIdentityRules(t *testing.T, v2 func(token, fresh string) actions.Connect) {
 	v1 := actions.Connect{Fallback: "fresh"}
 	tests := []struct {
 		name   string
@@ -78,6 +92,8 @@ func TestIdentityRules(t *testing.T) {
 	}
 }
 
+// TestTokensAreBoundAndForgotten: Connects of the older format bind one
+// more token per strict claim; all stay valid until the binding ends.
 func TestTokensAreBoundAndForgotten(t *testing.T) {
 	t.Parallel()
 	reduce := chat.NewReducer(chat.Options{})

@@ -74,8 +74,8 @@ func connectIdentity(s State, r *Room, a *actions.Action) State {
 	if !wasListed {
 		s = s.enteredRoom(user)
 	}
-	if c.Strict && c.NewTokenHash != "" {
-		s = s.bindToken(user, c.NewTokenHash)
+	if c.Strict {
+		s = s.bind(user, c)
 	}
 	return s.withRoom(next)
 }
