@@ -83,9 +83,10 @@ func (d *dialer) join(ctx context.Context, url, id, name string, buf []byte) (ws
 	if ws, err = d.dial(ctx, url); err != nil {
 		return nil, 0, buf, err
 	}
+	conn := ws // the returns below set ws to nil
 	defer func() {
 		if err != nil {
-			ws.CloseNow()
+			conn.CloseNow()
 		}
 	}()
 	if err = ws.Write(ctx, websocket.MessageText, connectingFrame(id, name)); err != nil {
