@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/statecast/statecast/actions"
 )
@@ -23,6 +24,8 @@ type Log interface {
 	// with fsync=always: on disk). On error, no action of the batch counts as
 	// appended and their Seq fields are zero; a backend that cannot undo a
 	// partial write must fail every later call rather than go on.
+	// A failure the backend expects to recover from (a full disk, an I/O
+	// error it heals from in the background) wraps ErrUnavailable.
 	// The store calls Append from one goroutine at a time; an empty batch is
 	// a no-op.
 	Append(ctx context.Context, batch []*actions.Action) error
@@ -46,6 +49,11 @@ type Log interface {
 	// calls of other methods fail. Safe to call twice.
 	Close() error
 }
+
+// ErrUnavailable is wrapped by the errors of a Log that cannot take
+// appends for now but expects to recover by itself (its disk is full or
+// failing): the batch was not appended, and its sender may retry later.
+var ErrUnavailable = errors.New("store: the log cannot take writes for now")
 
 // Follower is a Log that other writers append to as well: a stream shared by
 // several nodes. A store opened on a Follower applies what Follow delivers,

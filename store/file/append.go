@@ -12,9 +12,10 @@ import (
 // Append writes batch as the next records with one write call and, under
 // Always, one fsync, and sets each action's Seq. It starts a new segment
 // first when the active one has reached Options.SegmentSize. An action
-// that cannot be encoded fails the batch and leaves the log as it was; a
-// failed write or fsync stops the log: every later Append fails, and
-// reopening the directory recovers it.
+// that cannot be encoded fails the batch and leaves the log as it was. A
+// failed write or fsync (a full disk, an I/O error) fails the batch with
+// an error wrapping store.ErrUnavailable and stops appends until the log
+// heals in the background (see Err); the batch never comes back.
 func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -87,18 +88,6 @@ func clearSeqs(batch []*actions.Action) {
 	}
 }
 
-// fail stops the log after a failed write or fsync; l.mu held. It cuts
-// the active segment back to its last good size, so that a partly written
-// batch does not come back on recovery, and clears the batch's seqs.
-func (l *Log) fail(batch []*actions.Action, err error) error {
-	clearSeqs(batch)
-	if terr := l.f.Truncate(l.size); terr != nil {
-		l.log.Error().Err(terr).Str("file", l.f.Name()).Msg("cannot cut back a failed append; recovery will treat it as a torn tail")
-	}
-	l.err = fmt.Errorf("file: the log stopped after a failed write; reopen it to recover: %w", err)
-	return l.err
-}
-
 // roll starts a new segment at seq l.next: it fsyncs the active one, then
 // creates the new file with its header, fsyncs it and the directory.
 // l.mu held. If creating fails, the active segment stays in use.
@@ -110,21 +99,23 @@ func (l *Log) roll() error {
 		l.synced = l.next - 1
 	}
 	seg := segment{first: l.next, path: filepath.Join(l.logDir, segmentName(l.next))}
-	f, err := os.OpenFile(seg.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	// O_TRUNC, not O_EXCL: a file of that name is what an earlier failed
+	// roll could not remove (the lock keeps every other writer out).
+	f, err := l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("file: starting a segment: %w", err)
+		return l.fail(nil, fmt.Errorf("starting segment %s: %w", seg.path, err))
 	}
 	_, err = f.Write(segmentHeader(seg.first))
 	if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
-		err = syncDir(l.logDir)
+		err = syncDir(l.fs, l.logDir)
 	}
 	if err != nil {
 		f.Close()
-		os.Remove(seg.path)
-		return fmt.Errorf("file: starting segment %s: %w", seg.path, err)
+		l.fs.Remove(seg.path)
+		return l.fail(nil, fmt.Errorf("starting segment %s: %w", seg.path, err))
 	}
 	if l.f != nil {
 		if err := l.f.Close(); err != nil {

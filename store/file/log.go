@@ -36,23 +36,28 @@ type Log struct {
 	dir, logDir, snapDir string
 	opts                 Options
 	log                  zerolog.Logger
-	unlock               func() // releases the directory lock
+	fs                   fileSystem // the segments' file system: Options.fs, by default the OS's
+	unlock               func()     // releases the directory lock
 
-	mu     sync.Mutex // guards the fields below; held by Append, syncs, rolls and Close
-	f      *os.File   // the active (last) segment; nil until there is one, or read-only
-	size   int64      // bytes in f
-	next   uint64     // seq of the next record
-	synced uint64     // every record up to this seq is on disk
-	err    error      // sticky: ErrClosed, or the failure that stopped appends
-	segs   []segment  // every segment, oldest first
-	buf    []byte     // reused for encoding batches
+	mu         sync.Mutex // guards the fields below; held by Append, syncs, rolls and Close
+	f          osFile     // the active (last) segment; nil until there is one, or read-only
+	size       int64      // bytes in f: the end of the last record appended (acknowledged)
+	next       uint64     // seq of the next record
+	synced     uint64     // every record up to this seq is on disk
+	err        error      // ErrClosed, or the storage failure that stops appends until healed
+	broken     error      // a failure healing cannot mend (acknowledged bytes are missing)
+	healing    bool       // the heal goroutine runs
+	cutWritten bool       // a CUT marker may exist, for heal to remove
+	segs       []segment  // every segment, oldest first
+	buf        []byte     // reused for encoding batches
 
-	view   atomic.Pointer[view] // what Read, LastSeq and FirstSeq see
+	view   atomic.Pointer[view]  // what Read, LastSeq and FirstSeq see
+	health atomic.Pointer[error] // what Err returns while appends fail
 	closed atomic.Bool
 	retain sync.RWMutex // Read holds it shared; pruning tries it exclusively
 	snapMu sync.Mutex   // serializes SaveSnapshot
 
-	stop chan struct{} // closed by Close to stop the Interval sync loop
+	stop chan struct{} // closed by Close to stop the Interval sync loop and healing
 	wg   sync.WaitGroup
 }
 
@@ -84,7 +89,9 @@ func Open(dir string, opts Options) (*Log, error) {
 		snapDir: filepath.Join(dir, "snapshots"),
 		opts:    opts,
 		log:     opts.Logger,
+		fs:      opts.fs,
 		unlock:  func() {},
+		stop:    make(chan struct{}),
 	}
 	if !opts.ReadOnly {
 		if err := l.prepareDir(); err != nil {
@@ -99,7 +106,6 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	if opts.Fsync == Interval && !opts.ReadOnly {
-		l.stop = make(chan struct{})
 		l.wg.Add(1)
 		go l.syncLoop(l.stop)
 	}
@@ -110,11 +116,11 @@ func Open(dir string, opts Options) (*Log, error) {
 // that a crash left half written.
 func (l *Log) prepareDir() error {
 	for _, d := range []string{l.logDir, l.snapDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := l.fs.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("file: %w", err)
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := syncDir(l.fs, l.dir); err != nil {
 		return err
 	}
 	unlock, err := lockDir(l.dir)
@@ -170,12 +176,9 @@ func (l *Log) Close() error {
 		l.f = nil
 	}
 	l.err = ErrClosed
-	stop := l.stop
 	l.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		l.wg.Wait()
-	}
+	close(l.stop)
+	l.wg.Wait()
 	l.unlock()
 	if err != nil {
 		return fmt.Errorf("file: closing the log: %w", err)
@@ -194,17 +197,14 @@ func (l *Log) syncLoop(stop chan struct{}) {
 			return
 		case <-t.C:
 			l.mu.Lock()
-			if err := l.syncLocked(); err != nil {
-				l.log.Error().Err(err).Msg("background fsync failed; the log takes no more appends")
-			}
+			l.syncLocked() // a failure is logged and healed by fail
 			l.mu.Unlock()
 		}
 	}
 }
 
 // syncLocked fsyncs the active segment if it holds unsynced records; l.mu
-// held. A failed fsync stops the log: the page cache may have dropped the
-// data, so nothing written since the last good fsync can be trusted.
+// held. A failed fsync stops appends until the log heals (see fail).
 func (l *Log) syncLocked() error {
 	if l.err != nil || l.f == nil || l.synced == l.next-1 {
 		return nil
@@ -213,19 +213,5 @@ func (l *Log) syncLocked() error {
 		return l.fail(nil, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
 	}
 	l.synced = l.next - 1
-	return nil
-}
-
-// syncDir fsyncs a directory, so that files created, renamed or removed in
-// it stay so after a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("file: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("file: fsync %s: %w", dir, err)
-	}
 	return nil
 }

@@ -13,12 +13,14 @@ import (
 )
 
 // recover scans every segment (see scanSegment), repairs a torn tail
-// unless read-only, and sets up the log to read and append.
+// unless read-only, and sets up the log to read and append. A CUT marker
+// (see fail) cuts the last segment where it says first.
 func (l *Log) recover() error {
-	segs, err := listSegments(l.logDir)
+	segs, err := listSegmentsIn(l.fs, l.logDir)
 	if err != nil {
 		return err
 	}
+	cutSeg, cutOff, cut := l.readCut()
 	var next uint64
 	var end int64
 	for i := 0; i < len(segs); i++ {
@@ -27,7 +29,11 @@ func (l *Log) recover() error {
 			return &CorruptError{File: seg.path, Offset: 0, LastGoodSeq: max(next, 1) - 1, Later: paths(segs[i+1:]),
 				Reason: fmt.Sprintf("the segment's name says it starts at seq %d but the one before ends at seq %d: segments are missing or misnamed", seg.first, max(next, 1)-1)}
 		}
-		sc, err := scanFile(seg, last)
+		limit := int64(-1)
+		if last && cut && filepath.Base(seg.path) == cutSeg {
+			limit = cutOff
+		}
+		sc, err := l.scanFile(seg, last, limit)
 		var ce *CorruptError
 		if errors.As(err, &ce) {
 			ce.Later = paths(segs[i+1:])
@@ -49,7 +55,7 @@ func (l *Log) recover() error {
 	l.segs, l.next, l.size = segs, max(next, 1), end
 	if len(segs) > 0 && !l.opts.ReadOnly {
 		seg := segs[len(segs)-1]
-		if l.f, err = os.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
 			return fmt.Errorf("file: %w", err)
 		}
 		if err := l.f.Sync(); err != nil { // records a previous process left in the page cache
@@ -58,12 +64,20 @@ func (l *Log) recover() error {
 	}
 	l.synced = l.next - 1
 	l.publish()
+	if cut && !l.opts.ReadOnly {
+		if err := l.fs.Remove(filepath.Join(l.logDir, cutName)); err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		return syncDir(l.fs, l.logDir)
+	}
 	return nil
 }
 
-// scanFile opens and scans one segment.
-func scanFile(seg segment, last bool) (segScan, error) {
-	f, err := os.Open(seg.path)
+// scanFile opens and scans one segment, up to byte limit if not negative:
+// what lies beyond is reported as a torn tail, the records of a failed
+// append that the CUT marker says to cut.
+func (l *Log) scanFile(seg segment, last bool, limit int64) (segScan, error) {
+	f, err := l.fs.OpenFile(seg.path, os.O_RDONLY, 0)
 	if err != nil {
 		return segScan{}, fmt.Errorf("file: %w", err)
 	}
@@ -72,14 +86,22 @@ func scanFile(seg segment, last bool) (segScan, error) {
 	if err != nil {
 		return segScan{}, fmt.Errorf("file: %w", err)
 	}
-	return scanSegment(seg.path, f, fi.Size(), seg.first, last, nil)
+	size := fi.Size()
+	if limit < 0 || limit >= size {
+		return scanSegment(seg.path, f, size, seg.first, last, nil)
+	}
+	sc, err := scanSegment(seg.path, f, limit, seg.first, last, nil)
+	if err == nil && sc.torn == nil {
+		sc.torn = &recordError{Offset: sc.end, Reason: "the records of an append that failed and was refused (" + cutName + " marker)"}
+	}
+	return sc, err
 }
 
 // dropTornTail cuts the torn record off the end of the last segment (or
 // removes a segment with an incomplete header), and says so in the log.
 // Read-only, it only notes where reading stops.
 func (l *Log) dropTornTail(seg segment, sc segScan) error {
-	fi, err := os.Stat(seg.path)
+	fi, err := l.fs.Stat(seg.path)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
@@ -95,12 +117,12 @@ func (l *Log) dropTornTail(seg segment, sc segScan) error {
 		return nil
 	}
 	if sc.end == 0 {
-		if err := os.Remove(seg.path); err != nil {
+		if err := l.fs.Remove(seg.path); err != nil {
 			return fmt.Errorf("file: removing a segment with a torn header: %w", err)
 		}
-		return syncDir(l.logDir)
+		return syncDir(l.fs, l.logDir)
 	}
-	f, err := os.OpenFile(seg.path, os.O_WRONLY, 0)
+	f, err := l.fs.OpenFile(seg.path, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
@@ -116,8 +138,11 @@ func (l *Log) dropTornTail(seg segment, sc segScan) error {
 
 // listSegments returns the segments in dir, oldest first. A missing
 // directory holds none. Files not named like segments are ignored.
-func listSegments(dir string) ([]segment, error) {
-	entries, err := os.ReadDir(dir)
+func listSegments(dir string) ([]segment, error) { return listSegmentsIn(osFS{}, dir) }
+
+// listSegmentsIn is listSegments on fsys.
+func listSegmentsIn(fsys fileSystem, dir string) ([]segment, error) {
+	entries, err := fsys.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

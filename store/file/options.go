@@ -97,6 +97,14 @@ type Options struct {
 	// with the log's lock held: it must return quickly and must not call
 	// the Log. Defaults to none.
 	OnSync func(took time.Duration)
+	// OnHealth, when set, is called when appends start failing (with the
+	// reason, as Err returns it) and when they work again (with nil). Like
+	// OnSync it runs with the log's lock held: it must return quickly and
+	// must not call the Log. Defaults to none.
+	OnHealth func(err error)
+
+	fs        fileSystem    // the segments' file system; nil is the operating system's (tests inject faults)
+	healEvery time.Duration // how often a stopped log tries to heal; 0 is HealInterval
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -115,6 +123,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.KeepSnapshots == 0 {
 		o.KeepSnapshots = DefaultKeepSnapshots
+	}
+	if o.fs == nil {
+		o.fs = osFS{}
+	}
+	if o.healEvery <= 0 {
+		o.healEvery = HealInterval
 	}
 	return o, nil
 }

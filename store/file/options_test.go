@@ -2,11 +2,13 @@ package file
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
 )
 
 func TestFsyncNames(t *testing.T) {
@@ -67,26 +69,39 @@ func TestOversizedActionFailsOnlyItsBatch(t *testing.T) {
 	}
 }
 
-func TestFailedWriteStopsTheLog(t *testing.T) {
+func TestFailedWriteHealsInTheBackground(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{})
+	var health []error
+	l := mustOpen(t, dir, Options{healEvery: 10 * time.Millisecond, OnHealth: func(err error) { health = append(health, err) }})
 	fill(t, l, 4)
-	l.f.Close() // the next write fails
+	l.mu.Lock()
+	l.f.Close() // the next write fails; healing reopens the file
+	l.mu.Unlock()
 	batch := []*actions.Action{message(5)}
-	if err := l.Append(context.Background(), batch); err == nil || batch[0].Seq != 0 {
+	if err := l.Append(context.Background(), batch); !errors.Is(err, store.ErrUnavailable) || batch[0].Seq != 0 {
 		t.Fatalf("Append on a broken file: %v, seq %d", err, batch[0].Seq)
 	}
-	if err := l.Append(context.Background(), []*actions.Action{message(5)}); err == nil || !strings.Contains(err.Error(), "reopen") {
-		t.Fatalf("the log went on after a failed write: %v", err)
+	if err := l.Err(); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Err after a failed write: %v", err)
 	}
 	if got := seqs(t, l); len(got) != 4 || l.LastSeq() != 4 {
 		t.Fatalf("%d records, LastSeq %d; want 4", len(got), l.LastSeq())
 	}
-	l.Close()
-	l = mustOpen(t, dir, Options{})
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log did not heal: %v", l.Err())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	appendOne(t, l, 5)
 	if got := seqs(t, l); len(got) != 5 {
-		t.Fatalf("after reopening, %d records, want 5", len(got))
+		t.Fatalf("after healing, %d records, want 5", len(got))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(health) != 2 || health[0] == nil || health[1] != nil {
+		t.Fatalf("OnHealth saw %v, want a failure then nil", health)
 	}
 }

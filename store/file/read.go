@@ -38,7 +38,7 @@ func (l *Log) Read(ctx context.Context, from uint64, fn func(a *actions.Action) 
 	i := max(sort.Search(len(v.segs), func(i int) bool { return v.segs[i].first > from })-1, 0)
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	r := reading{ctx: ctx, from: from, last: v.last, fn: fn, buf: *bp}
+	r := reading{fs: l.fs, ctx: ctx, from: from, last: v.last, fn: fn, buf: *bp}
 	for ; i < len(v.segs) && v.segs[i].first <= v.last; i++ {
 		end := int64(math.MaxInt64)
 		if i == len(v.segs)-1 {
@@ -62,6 +62,7 @@ var errDone = errors.New("done")
 
 // reading is the state of one Read.
 type reading struct {
+	fs         fileSystem
 	ctx        context.Context
 	from, last uint64
 	fn         func(a *actions.Action) error
@@ -71,7 +72,7 @@ type reading struct {
 
 // segment reads seg's records up to byte offset end.
 func (r *reading) segment(seg segment, end int64) error {
-	f, err := os.Open(seg.path)
+	f, err := r.fs.OpenFile(seg.path, os.O_RDONLY, 0)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}

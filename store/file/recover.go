@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/statecast/statecast/actions"
@@ -27,7 +28,8 @@ type CorruptError struct {
 	Later []string
 }
 
-// Error names the file, the offset and the damage, and says how to repair it.
+// Error names the file, the offset, the seq and the damage, and says how
+// to repair it: with `statecast repair` (see Repair), or by hand.
 func (e *CorruptError) Error() string {
 	var fix string
 	if e.Offset < segmentHeaderSize {
@@ -39,9 +41,13 @@ func (e *CorruptError) Error() string {
 	if len(e.Later) > 0 {
 		fix += fmt.Sprintf(" and delete the %d later segment files (%s)", len(e.Later), strings.Join(e.Later, ", "))
 	}
-	return fmt.Sprintf("file: %s is damaged at byte offset %d: %s; to repair, %s — that loses the actions after seq %d",
-		e.File, e.Offset, e.Reason, fix, e.LastGoodSeq)
+	return fmt.Sprintf("file: %s is damaged at byte offset %d, where seq %d should be: %s; to repair, run `statecast repair -data %s` "+
+		"(it cuts the log there, keeps a copy of what it cuts and reports the seqs lost), or by hand: %s — either loses the actions after seq %d",
+		e.File, e.Offset, e.LastGoodSeq+1, e.Reason, e.dir(), fix, e.LastGoodSeq)
 }
+
+// dir is the data directory holding File (DIR/log/<segment>).
+func (e *CorruptError) dir() string { return filepath.Dir(filepath.Dir(e.File)) }
 
 // segScan is what scanning one segment found.
 type segScan struct {
@@ -121,7 +127,9 @@ func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
 	case allZeroAt(ra, re.Offset, size):
 		return true // the file system extended the file but never wrote it
 	case re.AtEOF:
-		return true // a complete record, ending at EOF, whose CRC fails
+		// A complete record whose CRC fails is damage, unless its end is
+		// pages the file system extended the file by but never wrote.
+		return zeroPagesFrom(ra, re.Offset, size)
 	case !re.Torn:
 		return false
 	}
@@ -139,8 +147,34 @@ func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
 		return false
 	}
 	// A damaged length field can also claim more bytes than the file
-	// holds while the record itself is intact; then intact records follow.
-	return !recordFollows(ra, body+1, size, seq)
+	// holds while the record itself is intact: it then runs to the end of
+	// the file with a CRC that holds for its true length, or intact
+	// records follow.
+	return !intactToEOF(ra, re.Offset, size) && !recordFollows(ra, body+1, size, seq)
+}
+
+// intactToEOF reports whether the bytes from the record at off to the end
+// of the file are a record whose CRC holds with the length field set to
+// their length: an intact last record with a damaged length field.
+func intactToEOF(ra io.ReaderAt, off, size int64) bool {
+	n := size - off - recordHeaderSize
+	if n <= 0 || n > MaxRecordSize {
+		return false
+	}
+	rec := make([]byte, recordHeaderSize+n)
+	if _, err := ra.ReadAt(rec, off); err != nil && err != io.EOF {
+		return false
+	}
+	binary.LittleEndian.PutUint32(rec, uint32(n))
+	return recordCRC(rec[:4], rec[recordHeaderSize:]) == binary.LittleEndian.Uint32(rec[4:])
+}
+
+// zeroPagesFrom reports whether the record at off ends in zero bytes from
+// a page boundary (4096 bytes) after off to the end of the file: pages
+// the file system extended the file by but never wrote.
+func zeroPagesFrom(ra io.ReaderAt, off, size int64) bool {
+	page := (off/4096 + 1) * 4096
+	return page < size && allZeroAt(ra, page, size)
 }
 
 // recordFollows reports whether an intact record with a seq after seq

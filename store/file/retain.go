@@ -21,7 +21,7 @@ func (l *Log) removeOldSnapshots() {
 			}
 		}
 		seqs = seqs[len(seqs)-l.opts.KeepSnapshots:]
-		if err := syncDir(l.snapDir); err != nil {
+		if err := syncDir(osFS{}, l.snapDir); err != nil {
 			l.log.Warn().Err(err).Msg("removing old snapshots")
 		}
 	}
@@ -54,12 +54,12 @@ func (l *Log) prune(covered uint64) {
 		return
 	}
 	for _, seg := range removed {
-		if err := os.Remove(seg.path); err != nil {
+		if err := l.fs.Remove(seg.path); err != nil {
 			l.log.Warn().Err(err).Str("file", seg.path).Msg("cannot remove a segment covered by a snapshot")
 			return
 		}
 	}
-	if err := syncDir(l.logDir); err != nil {
+	if err := syncDir(l.fs, l.logDir); err != nil {
 		l.log.Warn().Err(err).Msg("pruning segments")
 	}
 	l.log.Info().Int("segments", k).Uint64("first_seq", removed[k-1].first).Uint64("snapshot_seq", covered).

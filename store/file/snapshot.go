@@ -55,7 +55,7 @@ func (l *Log) SaveSnapshot(seq uint64, data []byte) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("file: saving the snapshot at seq %d: %w", seq, err)
 	}
-	if err := syncDir(l.snapDir); err != nil {
+	if err := syncDir(osFS{}, l.snapDir); err != nil {
 		return err
 	}
 	l.removeOldSnapshots()
