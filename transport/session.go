@@ -160,7 +160,32 @@ func (s *session) readLoop() {
 				s.out.closeWith(closePolicy, "too many bad frames")
 				return
 			}
+			if e.Code == actions.CodeRateLimited && !s.backOff(e.RetryAfter) {
+				return
+			}
 		}
+	}
+}
+
+// maxBackOff bounds how long a rate-limited socket's reader pauses.
+const maxBackOff = time.Second
+
+// backOff pauses the reader of a socket that was refused for its rate
+// until its hint has passed (at most maxBackOff): a client that keeps
+// sending meanwhile fills its own TCP window, not the server's CPU, so a
+// flood from one socket costs little more than the frames it was allowed.
+// It reports false if the session ended meanwhile.
+func (s *session) backOff(hint time.Duration) bool {
+	if hint <= 0 {
+		return true
+	}
+	t := time.NewTimer(min(hint, maxBackOff))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
 	}
 }
 
