@@ -40,7 +40,7 @@ type Hub struct {
 type roomFeed struct {
 	v1, v2      map[string]*session
 	messages    [][]byte     // as v2 states carry them (EncodeMessage)
-	v1messages  [][]byte     // as v1's messagesList carries them (EncodeMessageV1)
+	v1list      v1Window     // as v1's messagesList carries them (EncodeMessageV1), within V1FrameBytes
 	recent      []roomChange // oldest first from head: at most window changes, windowBytes bytes
 	head        int
 	recentBytes int
@@ -61,11 +61,12 @@ type roomChange struct {
 // newRoomFeed starts the feed of a room the hub has not seen yet, with the
 // messages the state already held (a state recovered from a log). The
 // changes up to seq are unknown to it.
-func newRoomFeed(r *chat.Room, seq uint64, window, windowBytes int) *roomFeed {
-	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, window: window, windowBytes: windowBytes, forgotten: seq}
+func newRoomFeed(r *chat.Room, seq uint64, cfg Config) *roomFeed {
+	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, v1list: newV1Window(cfg.V1FrameBytes),
+		window: cfg.ResumeWindow, windowBytes: cfg.ResumeBytes, forgotten: seq}
 	for i := 0; r != nil && i < r.MessageCount(); i++ {
 		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
-		f.v1messages = append(f.v1messages, actions.EncodeMessageV1(r.Message(i)))
+		f.v1list.push(actions.EncodeMessageV1(r.Message(i)))
 	}
 	return f
 }
@@ -185,7 +186,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	name := steps[0].Next.Name()
 	feed := h.rooms[name]
 	if feed == nil {
-		feed = newRoomFeed(steps[0].Prev, c.Seq-1, h.cfg.ResumeWindow, h.cfg.ResumeBytes)
+		feed = newRoomFeed(steps[0].Prev, c.Seq-1, h.cfg)
 		h.rooms[name] = feed
 	}
 	var ops [][]byte
@@ -206,7 +207,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 		}
 		if d.Dropped > 0 {
 			feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
-			feed.v1messages = feed.v1messages[min(d.Dropped, len(feed.v1messages)):]
+			feed.v1list.drop(d.Dropped)
 		}
 		if d.Connected != nil {
 			except = d.Connected.ID
@@ -218,9 +219,9 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 		}
 		for j, m := range encoded[i] {
 			feed.messages = append(feed.messages, m)
-			feed.v1messages = append(feed.v1messages, actions.EncodeMessageV1(d.Appended[j]))
+			feed.v1list.push(actions.EncodeMessageV1(d.Appended[j]))
 			if len(feed.v1) > 0 {
-				feed.broadcastV1(actions.EncodeMessageWritten(feed.v1messages), "")
+				feed.broadcastV1(actions.EncodeMessageWritten(feed.v1list.list()), "")
 			}
 		}
 	}
@@ -245,7 +246,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		} else {
 			s.out.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
-				d.Next.UserList(), feed.v1messages, s.grantedToken(c, sess.UserID)))
+				d.Next.UserList(), feed.v1list.list(), s.grantedToken(c, sess.UserID)))
 			feed.v1[sess.ID] = s
 		}
 	}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"sort"
 	"strconv"
 
 	"github.com/statecast/statecast/actions"
@@ -61,22 +62,75 @@ func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 }
 
 // greetV2 answers a v2 socket's `connecting`: `resumed` and exactly the
-// changes it missed when the conditions of docs/protocol.md ("Resume")
-// hold, a snapshot otherwise. The current change is already in recent: a
-// resumed socket gets it as a patch, a snapshot already shows it.
+// changes it missed when the resume conditions hold (docs/protocol.md), a
+// snapshot otherwise. The current change is already in recent: a resumed
+// socket gets it as a patch, a snapshot already shows it.
+//
+// The missed changes go out merged into a few bounded `patch` frames
+// (catchUp), never one queued item per change, so that a client back from
+// a long absence never overflows its send queue; where they would take
+// more bytes than a snapshot, it gets the snapshot instead.
 func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
 	user := d.Connected.UserID
 	token := s.grantedToken(c, user)
 	if f.canResume(s, c, d) {
-		s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, token))
-		for _, ch := range f.recent[f.head:] {
-			if ch.seq > s.resume.lastSeq {
-				s.out.sendPatch(ch.seq, ch.ops)
+		missed, size := f.since(s.resume.lastSeq)
+		if size <= f.snapshotSize(d.Next) {
+			s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, token))
+			for _, frame := range catchUp(missed, size, s.cfg.SendQueue) {
+				s.out.send(frame)
 			}
+			return
 		}
-		return
 	}
 	s.out.send(actions.EncodeSnapshot(c.Seq, user, token, d.Next.UserList(), f.messages))
+}
+
+// since returns the remembered changes after seq, oldest first, and the
+// bytes of their operations.
+func (f *roomFeed) since(seq uint64) (missed []roomChange, size int) {
+	recent := f.recent[f.head:]
+	i := sort.Search(len(recent), func(i int) bool { return recent[i].seq > seq })
+	for _, ch := range recent[i:] {
+		size += ch.size
+	}
+	return recent[i:], size
+}
+
+// snapshotSize is about the bytes of a snapshot of the room: its messages
+// and its user list.
+func (f *roomFeed) snapshotSize(r *chat.Room) int {
+	size := 64 * len(r.UserList())
+	for _, m := range f.messages {
+		size += len(m) + 1
+	}
+	return size
+}
+
+// catchUpFrameBytes is the least size a catch-up frame is filled to.
+const catchUpFrameBytes = 64 << 10
+
+// catchUp encodes the missed changes as `patch` frames, each merging
+// adjacent changes (its seq is the last one's), into at most half of a
+// send queue of queueLen frames: the rest stays free for live changes.
+func catchUp(missed []roomChange, size, queueLen int) [][]byte {
+	if len(missed) == 0 {
+		return nil
+	}
+	frames := max(queueLen/2, 1)
+	limit := max(catchUpFrameBytes, (size+frames-1)/frames)
+	var out [][]byte
+	var ops [][]byte
+	bytes := 0
+	for i, ch := range missed {
+		ops = append(ops, ch.ops...)
+		bytes += ch.size
+		if bytes >= limit || i == len(missed)-1 {
+			out = append(out, actions.EncodePatch(ch.seq, ops))
+			ops, bytes = nil, 0
+		}
+	}
+	return out
 }
 
 // canResume: the socket sent lastSeq and a token; it kept its id with that

@@ -25,7 +25,7 @@ func TestRememberKeepsTheNewestChanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newRoomFeed(nil, 0, tt.window, tt.bytes)
+			f := newRoomFeed(nil, 0, Config{ResumeWindow: tt.window, ResumeBytes: tt.bytes})
 			for seq := 1; seq <= tt.changes; seq++ {
 				f.remember(uint64(seq), op(tt.size))
 			}
