@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,13 +95,6 @@ func TestDamageFailsOpen(t *testing.T) {
 			flip(t, segs[1], 0)
 			return segs[1], 0
 		}, "rm "},
-		{"NewerVersion", one.name, func(t *testing.T, segs []string) (string, int64) {
-			b := readFile(t, segs[0])
-			binary.LittleEndian.PutUint32(b[8:], 2)
-			binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], castagnoli))
-			os.WriteFile(segs[0], b, 0o644)
-			return segs[0], 0
-		}, "format version 2"},
 		{"HeaderChecksum", one.name, func(t *testing.T, segs []string) (string, int64) {
 			flip(t, segs[0], 14) // in the first seq
 			return segs[0], 0

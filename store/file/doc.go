@@ -6,6 +6,7 @@
 //
 // # Layout
 //
+//	DIR/FORMAT                                 "statecast data format 2": the directory's format version
 //	DIR/LOCK                                   flock'ed by the one writable Log
 //	DIR/log/<first seq, 20 digits>.seg         segments, oldest first
 //	DIR/snapshots/<seq, 20 digits>.snap        snapshots (the newest few)
@@ -31,16 +32,34 @@
 // segments too; a segment's name and header give the seq of its first
 // record, so a segment may be empty (header only).
 //
-// A reader that meets a format version it does not know refuses the
-// segment: a new version means a new header version, never a silent
-// change of the record layout. Changes to the action's binary form that
-// actions.DecodeBinary reads back compatibly need no new version.
+// A reader that meets a newer version in an intact header refuses the
+// segment with a *FormatError (see Format versions): a new version means a
+// new header version, never a silent change of the record layout. Changes
+// to the action's binary form that actions.DecodeBinary reads back
+// compatibly need no new version.
 //
 // # Snapshot format (version 1)
 //
 //	magic "SCASTSNP" (8) | version uint32 (1) | seq uint64 | data length uint64 | CRC-32C uint32 | data
 //
-// where the CRC covers the 28 header bytes before it and the data.
+// where the CRC covers the 28 header bytes before it and the data. An
+// intact snapshot of a newer version fails LatestSnapshot with a
+// *FormatError rather than being skipped: folding from an older one would
+// hide the newer program's state.
+//
+// # Format versions
+//
+// DIR/FORMAT names the version of the directory as a whole (FormatVersion);
+// segments and snapshots carry versions of their own in their headers,
+// which change only when their layouts do. Version 1 is a directory
+// without FORMAT (statecast before the file existed); version 2 adds the
+// file and changes nothing else, so both read alike. Open reads a
+// directory of any version up to FormatVersion and, unless read-only,
+// writes FORMAT where it is missing (logging the upgrade of one that held
+// data). A newer version, in FORMAT or in a segment's intact header, fails
+// Open with a *FormatError naming both versions, and leaves the segments
+// and snapshots as they are: a newer statecast wrote the directory, and
+// this one must not guess at it.
 //
 // # Durability
 //

@@ -14,8 +14,12 @@ import (
 
 // recover scans every segment (see scanSegment), repairs a torn tail
 // unless read-only, and sets up the log to read and append. A CUT marker
-// (see fail) cuts the last segment where it says first.
+// (see fail) cuts the last segment where it says first. A directory or
+// segment in a newer format is refused first (see checkFormat).
 func (l *Log) recover() error {
+	if err := l.checkFormat(); err != nil {
+		return err
+	}
 	segs, err := listSegmentsIn(l.fs, l.logDir)
 	if err != nil {
 		return err

@@ -102,7 +102,11 @@ func (l *Log) LatestSnapshot() (seq uint64, data []byte, err error) {
 		if err != nil {
 			return 0, nil, fmt.Errorf("file: %w", err)
 		}
-		if data, err := decodeSnapshot(b, seq); err != nil {
+		var newer *FormatError
+		if data, err := decodeSnapshot(b, seq); errors.As(err, &newer) {
+			newer.File = path
+			return 0, nil, newer // not damage: skipping it would fold from an older state
+		} else if err != nil {
 			l.log.Warn().Str("file", path).Err(err).Msg("skipping a damaged snapshot; trying the one before")
 		} else {
 			return seq, data, nil
@@ -128,6 +132,9 @@ func decodeSnapshot(b []byte, seq uint64) ([]byte, error) {
 		return nil, fmt.Errorf("incomplete header (%d bytes)", len(b))
 	}
 	h, data := b[:snapshotHeaderSize], b[snapshotHeaderSize:]
+	if err := newerSnapshot(h, data); err != nil {
+		return nil, err
+	}
 	switch {
 	case string(h[:8]) != snapshotMagic:
 		return nil, fmt.Errorf("not a statecast snapshot (magic %q)", h[:8])
