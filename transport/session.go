@@ -14,7 +14,7 @@ import (
 	"github.com/statecast/statecast/store"
 )
 
-// Close codes, as PROTOCOL.md lists them. (1011, server error, is never
+// Close codes, as docs/protocol.md lists them. (1011, server error, is never
 // sent: a failed action gets an `error` event and the socket stays open.)
 const (
 	closeNormal    = websocket.StatusNormalClosure   // 1000
