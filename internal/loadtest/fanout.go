@@ -86,7 +86,12 @@ func runFanout(ctx context.Context, c config, d *dialer, rep *Report) error {
 		if k == 1 && c.flood > 0 {
 			flood = startFlood(ctx, d, c.url, c.flood)
 		}
+		metrics := metricsURL(c.url)
+		logBefore, haveLog := scrapeLog(ctx, metrics)
 		run := runOnce(ctx, c, clients, newFanRun(c, k*c.writers))
+		if logAfter, ok := scrapeLog(ctx, metrics); ok && haveLog {
+			run.Log = logReport(logBefore, logAfter, run.WallSeconds)
+		}
 		if flood != nil {
 			fr := flood.stop()
 			run.Flood = &fr

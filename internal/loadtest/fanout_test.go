@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/statecast/statecast/internal/chattest"
+	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/server"
+	"golang.org/x/time/rate"
 )
 
 func TestFanout(t *testing.T) {
@@ -89,5 +92,20 @@ func TestText(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestLogReport: against a statecast with metrics, each run reports the
+// action log's work: fsyncs, and actions per fsync.
+func TestLogReport(t *testing.T) {
+	t.Parallel()
+	s := chattest.Start(t, server.Config{RateLimit: middleware.RateLimitOptions{PerSession: rate.Inf, PerAddress: rate.Inf}})
+	r := runJSON(t, "-url", s.URL("/chat/logged"), "-clients", "5", "-writers", "5", "-messages", "200")
+	l := r.Runs[0].Log
+	if l == nil || l.Fsyncs < 1 || l.Actions < 200 || l.ActionsPerFsync < 1 || l.FsyncsPerSec <= 0 {
+		t.Fatalf("log report %+v: want fsyncs, at least the 200 writes, and actions per fsync", l)
+	}
+	if metricsURL("wss://example.com:8443/chat/x?y#z") != "https://example.com:8443/metrics" {
+		t.Fatal(metricsURL("wss://example.com:8443/chat/x?y#z"))
 	}
 }

@@ -68,6 +68,9 @@ func (run *RunReport) print(p func(string, ...any)) {
 			p("  server RSS: %.1f → %.1f MiB (peak %.1f MiB)", mib(s.RSSBeforeKB), mib(s.RSSAfterKB), mib(s.RSSPeakKB))
 		}
 	}
+	if l := run.Log; l != nil {
+		p("  action log: %.0f fsyncs/s, %.1f actions per fsync (%.0f actions in %.0f appends)", l.FsyncsPerSec, l.ActionsPerFsync, l.Actions, l.Appends)
+	}
 	if f := run.Flood; f != nil {
 		p("  flood: %d socket(s) sent %d writes over %d connects (%d refused)", f.Sockets, f.Writes, f.Connects, f.RefusedConnects)
 	}

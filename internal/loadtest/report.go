@@ -63,6 +63,7 @@ type RunReport struct {
 	Server           *ServerReport    `json:"server,omitempty"`
 	SlowReaders      []SlowReader     `json:"slow_readers,omitempty"`
 	Flood            *FloodReport     `json:"flood,omitempty"`
+	Log              *LogReport       `json:"log,omitempty"`
 	Errors           map[string]int64 `json:"errors,omitempty"`
 	Disconnected     int64            `json:"sockets_lost,omitempty"`
 	warning          string
