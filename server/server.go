@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/inspect"
 	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
@@ -58,6 +59,9 @@ type Config struct {
 	// are then unused, and Data holds only the node's snapshots (every
 	// SnapshotEvery actions), if it has an id of its own (Cluster.Node).
 	Cluster Cluster
+	// Inspect serves the inspector at /inspect/ (see Inspect). Off by
+	// default.
+	Inspect Inspect
 	// LoggerOptions configure the Logger middleware's line per action:
 	// sampling at high rates, fields of your own. Defaults to a line for
 	// every action (at debug level for applied ones).
@@ -76,6 +80,8 @@ type Server struct {
 	web      *transport.Server
 	leases   *leases     // in a cluster
 	cluster  clusterNode // in a cluster
+	// inspector serves /inspect/ when Config.Inspect is enabled.
+	inspector *inspect.Handler
 }
 
 // New recovers the state from cfg.Data, installs the built-in middleware
@@ -136,6 +142,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// under the same id (-node); with a fresh id there are none, and the
 		// others close its previous run's once that run's lease is over.
 		err = st.Dispatch(ctx, &actions.Action{Type: actions.TypeNodeDown, Payload: actions.NodeDown{Node: cfg.Cluster.Node}})
+	}
+	if err == nil {
+		err = s.mountInspector(ctx, &cfg)
 	}
 	if err == nil {
 		s.web, err = transport.NewServer(m.transport(cfg.Transport), st, log)
@@ -215,6 +224,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) close() error {
 	if s.leases != nil {
 		s.leases.close()
+	}
+	if s.inspector != nil {
+		s.inspector.Close()
 	}
 	s.presence.Close()
 	err := s.store.Close() // its last snapshot goes to the cluster's snapshots too

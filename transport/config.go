@@ -93,6 +93,10 @@ type Config struct {
 	// and host the browser used, for the origin check. From any other peer
 	// these headers are ignored. Defaults to none.
 	TrustedProxies []netip.Prefix
+	// Routes are more HTTP handlers to serve, by http.ServeMux pattern
+	// (for example "/inspect/"), beside the chat's own routes. Defaults
+	// to none.
+	Routes map[string]http.Handler
 	// Node is this server's id in a cluster: the sockets it opens carry it
 	// in the state (actions.Open), so that the others can close them when
 	// this node is gone. Empty on a single server.

@@ -56,13 +56,16 @@ func (s *Server) Disconnect(code websocket.StatusCode, reason string) { s.hub.Di
 // Handler returns the HTTP routes: /chat, /chat/{room}, the page at /,
 // /healthz (the process serves HTTP), /readyz (the state is recovered
 // and sockets are accepted: 200, else 503) and, when Config.Metrics is set,
-// /metrics.
+// /metrics, and Config.Routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	for pattern, h := range s.cfg.Routes {
+		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/chat", s.serveChat)
 	mux.HandleFunc("/chat/", s.serveChat)

@@ -1,5 +1,7 @@
 // Command statecast is a real-time chat server built as a Redux-style event
-// store. Run it with no arguments to serve on :3005; see `statecast -h`.
+// store. Run it with no arguments to serve on :3005; see `statecast help`.
+// Its commands come from package cli, which gives a program built on
+// package server the same ones with middleware of its own.
 package main
 
 import (
@@ -7,10 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/statecast/statecast/cli"
 	"github.com/statecast/statecast/internal/loadtest"
 )
 
@@ -25,31 +29,13 @@ func main() {
 	}
 }
 
+// stdout is where commands print; tests replace it.
+var stdout io.Writer = os.Stdout
+
 // Run runs the command line args until ctx ends. env holds the process
 // environment (KEY=VALUE), where STATECAST_* variables set flag defaults.
 func Run(ctx context.Context, args, env []string) error {
-	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, env, nil)
-	case "replay":
-		return replay(ctx, args, env, os.Stdout)
-	case "bench":
-		return loadtest.Run(ctx, args, os.Stdout)
-	case "help":
-		fmt.Fprintln(os.Stderr, usage)
-		return nil
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-	}
+	return cli.Main(ctx, args, env, cli.Output(stdout, os.Stderr),
+		cli.Command("bench", "load-test a chat server on this machine",
+			func(ctx context.Context, args, _ []string) error { return loadtest.Run(ctx, args, stdout) }))
 }
-
-const usage = `usage: statecast [serve] [flags]
-
-commands:
-  serve   run the chat server (the default); statecast serve -h lists its flags
-  replay  rebuild and print the state from the action log; statecast replay -h
-  bench   load-test a chat server on this machine; statecast bench -h`

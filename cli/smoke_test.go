@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Smoke tests of the whole command: Run as main calls it, a real client,
 // shutdown when the context ends (as on SIGTERM).

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -36,14 +35,14 @@ creates the stream), and sees the stream as it was when it started.
 flags:`
 
 // parseReplay turns the flags and STATECAST_* variables of `statecast
-// replay` into the rp.Config they ask for.
-func parseReplay(args, env []string, errOut io.Writer) (rp.Config, error) {
-	c := rp.Config{Name: "statecast replay"}
+// replay` into the rp.Config they ask for; name is the program's.
+func parseReplay(name string, args, env []string, errOut io.Writer) (rp.Config, error) {
+	c := rp.Config{Name: name + " replay"}
 	var until, untilTime, format string
-	fs := flag.NewFlagSet("statecast replay", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name+" replay", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), replayUsage)
+		fmt.Fprintln(fs.Output(), replaceName(replayUsage, name))
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Dir, "data", "./data", "the server's data `directory` (STATECAST_DATA)")
@@ -93,16 +92,16 @@ func parseReplay(args, env []string, errOut io.Writer) (rp.Config, error) {
 	return c, nil
 }
 
-// replay runs `statecast replay`, writing to out; the progress bar and
-// flag errors go to standard error.
-func replay(ctx context.Context, args, env []string, out io.Writer) error {
-	return replayTo(ctx, args, env, out, os.Stderr)
+// runReplay runs `statecast replay`, writing to the program's out; the
+// progress bar and flag errors go to its errOut.
+func (p *program) runReplay(ctx context.Context, args, env []string) error {
+	return p.replayTo(ctx, args, env, p.out, p.errOut)
 }
 
-// replayTo is replay with standard error given as errOut. A limit before
-// the oldest state the log holds is named by its flag.
-func replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) error {
-	c, err := parseReplay(args, env, errOut)
+// replayTo is runReplay writing to out and errOut. A limit before the
+// oldest state the log holds is named by its flag.
+func (p *program) replayTo(ctx context.Context, args, env []string, out, errOut io.Writer) error {
+	c, err := parseReplay(p.name, args, env, errOut)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The flags of `statecast replay`; what it prints is tested in package
 // replay.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // Tests of `statecast serve`'s flags and STATECAST_* variables: each one
 // sets the server.Config field it names, and values that cannot work are
@@ -123,6 +123,8 @@ func flagCases(t *testing.T) []flagCase {
 		{"nats-replicas", "3", nil, cfgOf(func(c server.Config) any { return c.Cluster.Replicas }), 3},
 		{"node", "n1", nil, cfgOf(func(c server.Config) any { return c.Cluster.Node }), "n1"},
 		{"lease", "2s", nil, cfgOf(func(c server.Config) any { return c.Cluster.Lease }), 2 * time.Second},
+		{"inspect", "true", nil, cfgOf(func(c server.Config) any { return c.Inspect.Enabled }), true},
+		{"inspect-token", "admin-token", nil, cfgOf(func(c server.Config) any { return c.Inspect.Token }), "admin-token"},
 		{"log-level", "warn", nil, cfgOf(func(c server.Config) any { return c.Logger.GetLevel() }), zerolog.WarnLevel},
 		{"log-format", "console", nil, func(t *testing.T, p parsedServe) any { return json.Valid([]byte(p.line(t))) }, false},
 		{"log-sample", "5", nil, cfgOf(func(c server.Config) any { return c.LoggerOptions.Sample }), 5},

@@ -1,9 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -44,12 +45,13 @@ type serveConfig struct {
 	authSecret     string
 	authSecretFile string
 	cluster        server.Cluster
+	inspect        server.Inspect
 }
 
 // serveFlags returns the flags of `statecast serve`, each bound to its
 // field of c and set to its default.
 func serveFlags(c *serveConfig) *flag.FlagSet {
-	fs := flag.NewFlagSet("statecast serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.transport.Addr, "addr", ":3005", "listen address `host:port` (STATECAST_ADDR)")
 	fs.DurationVar(&c.grace, "grace", middleware.DefaultGrace, "how long a user stays listed after its last socket closed (STATECAST_GRACE)")
 	fs.IntVar(&c.history, "history", chat.DefaultHistory, "messages retained per room and sent in messagesList (STATECAST_HISTORY)")
@@ -86,6 +88,8 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.cluster.Replicas, "nats-replicas", 1, "with -nats, the stream's replicas when this node creates it: 3 on a cluster of three NATS servers (STATECAST_NATS_REPLICAS)")
 	fs.StringVar(&c.cluster.Node, "node", "", "with -nats, this node's `id`; default: a fresh UUID each start. A node with an id of its own keeps snapshots in -data and restarts from them (STATECAST_NODE)")
 	fs.DurationVar(&c.cluster.Lease, "lease", server.DefaultLease, "with -nats, how long a node may stay silent before the others close its sockets (STATECAST_LEASE)")
+	fs.BoolVar(&c.inspect.Enabled, "inspect", false, "serve the inspector at /inspect/: the action log, the state after any action and the change each made; it needs -data or -nats (STATECAST_INSPECT)")
+	fs.StringVar(&c.inspect.Token, "inspect-token", "", "the admin token the inspector asks for (Authorization: Bearer, or ?token= once); empty: only loopback clients get in. Prefer the variable (STATECAST_INSPECT_TOKEN)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: console, json, or auto (console on a terminal) (STATECAST_LOG_FORMAT)")
 	fs.IntVar(&c.logSample, "log-sample", 0, "at debug level, log at most `N` applied actions per second; rejections and errors are always logged; 0 logs every action (STATECAST_LOG_SAMPLE)")
@@ -94,10 +98,14 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 }
 
 // parseServe parses the flags of `statecast serve` in args, with defaults
-// from the STATECAST_* variables of env, and checks their values.
-func parseServe(args, env []string) (serveConfig, error) {
+// from the STATECAST_* variables of env, and checks their values. more
+// binds flags of the program's own on the same set.
+func parseServe(args, env []string, more ...func(*flag.FlagSet)) (serveConfig, error) {
 	var c serveConfig
 	fs := serveFlags(&c)
+	for _, fn := range more {
+		fn(fs)
+	}
 	if err := applyEnv(fs, env); err != nil {
 		return c, err
 	}
@@ -217,14 +225,19 @@ func applyEnv(fs *flag.FlagSet, env []string) error {
 // connections.
 var testHookServing func(*server.Server)
 
-// serve runs the chat server until ctx ends. ready, when not nil, receives
-// the listening address once the server accepts connections.
-func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error {
-	c, err := parseServe(args, env)
+func (p *program) runServe(ctx context.Context, args, env []string) error {
+	return p.serve(ctx, args, env, nil)
+}
+
+// serve runs the chat server, with the program's middleware, until ctx
+// ends. ready, when not nil, receives the listening address once the
+// server accepts connections.
+func (p *program) serve(ctx context.Context, args, env []string, ready func(net.Addr)) error {
+	c, err := parseServe(args, env, p.flags...)
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c.logLevel, c.logFormat, os.Stderr)
+	log, err := newLogger(c.logLevel, c.logFormat, p.errOut)
 	if err != nil {
 		return err
 	}
@@ -236,6 +249,13 @@ func serve(ctx context.Context, args, env []string, ready func(net.Addr)) error 
 	if err != nil {
 		return err
 	}
+	mw, stop, err := p.install(srv.Store())
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer stop() // after the server shut down
+	srv.Use(mw...)
 	if err := srv.Open(); err != nil {
 		srv.Shutdown(context.Background())
 		return err
@@ -273,10 +293,13 @@ func (c serveConfig) serverConfig(log zerolog.Logger) (server.Config, error) {
 		Logger:          log,
 		LoggerOptions:   middleware.LoggerOptions{Sample: c.logSample},
 		Cluster:         c.cluster,
+		Inspect:         c.inspect,
 	}, nil
 }
 
-func newLogger(level, format string, w *os.File) (zerolog.Logger, error) {
+// newLogger returns the logger of -log-level and -log-format, writing to
+// w; "auto" logs as console lines when w is a terminal.
+func newLogger(level, format string, w io.Writer) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Nop(), fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
@@ -287,11 +310,16 @@ func newLogger(level, format string, w *os.File) (zerolog.Logger, error) {
 	case "console":
 		out = zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly})
 	case "auto":
-		if fi, err := w.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		if f, ok := w.(*os.File); ok && isTerminal(f) {
 			out = zerolog.New(zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly})
 		}
 	default:
 		return zerolog.Nop(), fmt.Errorf("-log-format %q: want console, json or auto", format)
 	}
 	return out.Level(lvl).With().Timestamp().Logger(), nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
