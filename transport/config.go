@@ -93,6 +93,18 @@ type Config struct {
 	// and host the browser used, for the origin check. From any other peer
 	// these headers are ignored. Defaults to none.
 	TrustedProxies []netip.Prefix
+	// TLSCert and TLSKey, when set, are the PEM files of the certificate
+	// (its chain after it) and its private key: the server then speaks
+	// HTTPS and wss only, with Go's TLS defaults (TLS 1.2 and up). The
+	// files are read again when they change, at most once a second, for
+	// the handshakes after that; open sockets keep their connection. A
+	// pair that fails to load is logged and the previous one stays in use.
+	// Defaults to none: plain HTTP and ws.
+	TLSCert, TLSKey string
+	// HTTPRedirect, with TLS, is an address (such as ":80") where plain
+	// HTTP requests are answered with a permanent redirect to the same URL
+	// over HTTPS. Defaults to none.
+	HTTPRedirect string
 	// Routes are more HTTP handlers to serve, by http.ServeMux pattern
 	// (for example "/inspect/"), beside the chat's own routes. Defaults
 	// to none.
@@ -151,6 +163,12 @@ const DefaultMergeWindow = 2 * time.Millisecond
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("TLS needs both a certificate and a key file")
+	}
+	if c.HTTPRedirect != "" && c.TLSCert == "" {
+		return fmt.Errorf("a redirect to HTTPS needs a TLS certificate and key")
+	}
 	for _, p := range c.AllowedOrigins {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("allowed origin %q: %w", p, err)

@@ -30,6 +30,12 @@ type Server struct {
 	http  *http.Server
 	ln    net.Listener
 	done  chan struct{}
+	certs *certLoader // with TLS
+	// redirect answers plain HTTP with redirects to HTTPS
+	// (Config.HTTPRedirect); redirectDone is closed once it stopped.
+	redirect     *http.Server
+	redirectLn   net.Listener
+	redirectDone chan struct{}
 	// ready is set while the server accepts sockets: from Open until
 	// Shutdown begins.
 	ready atomic.Bool
@@ -45,6 +51,17 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 	srv.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+	}
+	if cfg.TLSCert != "" {
+		certs, err := newCertLoader(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return nil, err
+		}
+		srv.certs = certs
+		srv.http.TLSConfig = certs.tlsConfig()
+		srv.http.Protocols = new(http.Protocols)
+		srv.http.Protocols.SetHTTP1(true) // sockets are hijacked HTTP/1.1 connections
+		srv.http.ErrorLog = tlsErrorLog(log)
 	}
 	return srv, nil
 }
@@ -76,20 +93,48 @@ func (s *Server) Handler() http.Handler {
 
 // Open listens on the configured address and serves in a goroutine, so
 // that Addr is known when Open returns.
+// With TLS (Config.TLSCert) it serves HTTPS and wss, and answers plain
+// HTTP on Config.HTTPRedirect, if set, with redirects to HTTPS.
 func (s *Server) Open() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return err
 	}
+	if s.certs != nil && s.cfg.HTTPRedirect != "" {
+		if s.redirectLn, err = net.Listen("tcp", s.cfg.HTTPRedirect); err != nil {
+			ln.Close()
+			return err
+		}
+		s.redirect, s.redirectDone = newRedirectServer(ln.Addr()), make(chan struct{})
+		go func() {
+			defer close(s.redirectDone)
+			if err := s.redirect.Serve(s.redirectLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error().Err(err).Msg("http redirect server stopped")
+			}
+		}()
+	}
 	s.ln = ln
 	s.ready.Store(true)
 	go func() {
 		defer close(s.done)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := s.http.Serve
+		if s.certs != nil {
+			serve = func(ln net.Listener) error { return s.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
 	return nil
+}
+
+// RedirectAddr returns the address of the plain HTTP listener that
+// redirects to HTTPS (Config.HTTPRedirect), or nil without one.
+func (s *Server) RedirectAddr() net.Addr {
+	if s.redirectLn == nil {
+		return nil
+	}
+	return s.redirectLn.Addr()
 }
 
 // Addr returns the address the server listens on, once Open succeeded.
@@ -112,6 +157,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if s.ln != nil {
 		<-s.done
+	}
+	if s.redirect != nil {
+		if rerr := s.redirect.Shutdown(ctx); rerr != nil && err == nil {
+			err = rerr
+		}
+		<-s.redirectDone
 	}
 	return err
 }

@@ -294,8 +294,20 @@ function watchHandshake(ws, refused) {
   });
 }
 
-// createClient connects to a statecast room (url: its ws:// or wss:// URL)
-// as username and keeps the room's state in sync. Options:
+// socketURL returns url with a ws: or wss: scheme: a ws: or wss: URL as
+// it is; anything else resolved against the page, wss: if the page was
+// loaded over https:.
+function socketURL(url) {
+  if (/^wss?:/i.test(url) || typeof location === 'undefined') return url;
+  const u = new URL(url, location.href);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+// createClient connects to a statecast room (url: its ws:// or wss:// URL;
+// in a page also a path such as '/chat/lobby', or an http(s) URL, which
+// becomes wss: on a page loaded over https:, else ws:) as username and
+// keeps the room's state in sync. Options:
 //
 //   url, username      required
 //   id, token          the user id to claim and its token; default: the
@@ -613,7 +625,7 @@ export function createClient(options) {
     if (stopped) return;
     let ws;
     try {
-      ws = new WS(url, [SUBPROTOCOL]);
+      ws = new WS(socketURL(url), [SUBPROTOCOL]);
     } catch (err) {
       // A bad URL, or one the page may not open: no retry would help.
       const reason = { code: 'socket_failed', message: String((err && err.message) || err) };
