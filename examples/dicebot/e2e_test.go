@@ -3,17 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/cli"
 	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/server"
-	"github.com/statecast/statecast/transport"
 	"go.uber.org/goleak"
 )
 
@@ -96,7 +96,7 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	done := make(chan error, 1)
 	log := &servingLog{serving: make(chan struct{})}
 	go func() {
-		done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}, Logger: zerolog.New(log)})
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json"}, nil, cli.Output(io.Discard, log))
 	}()
 	awaitServing(t, log)
 	cancel()

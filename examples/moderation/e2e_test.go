@@ -3,16 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/cli"
 	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/middleware"
 	"github.com/statecast/statecast/server"
-	"github.com/statecast/statecast/transport"
 	"go.uber.org/goleak"
 )
 
@@ -101,7 +101,7 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	done := make(chan error, 1)
 	log := &servingLog{serving: make(chan struct{})}
 	go func() {
-		done <- run(ctx, server.Config{Transport: transport.Config{Addr: "127.0.0.1:0"}, Logger: zerolog.New(log)}, map[string]Policy{"darn": Mask})
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json", "-mask", "darn"}, nil, cli.Output(io.Discard, log))
 	}()
 	awaitServing(t, log)
 	cancel()
@@ -113,7 +113,7 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return")
 	}
-	if err := run(context.Background(), server.Config{}, map[string]Policy{"two words": Mask}); err == nil {
+	if err := run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-mask", "two words"}, nil, cli.Output(io.Discard, io.Discard)); err == nil {
 		t.Error("run accepted a bad word list")
 	}
 }

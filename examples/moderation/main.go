@@ -2,15 +2,19 @@
 // words of -mask are replaced with *** in every message, and a message
 // containing a word of -reject is refused with the error code banned_word.
 //
-//	go run ./examples/moderation -mask darn,heck -reject spam
+//	go run ./examples/moderation serve -mask darn,heck -reject spam
 //
-// then open http://localhost:3005/. The state lives in memory only. The
-// filter is an ordinary middleware (filter.go): it needs nothing but the
-// public packages server, store and actions.
+// then open http://localhost:3005/. It has every command of statecast
+// (package cli) with the filter installed: `moderation whatif -data ./data`
+// replays a log recorded without the filter, or with other words, through
+// it and lists the messages it would have refused or masked. The filter is
+// an ordinary middleware (filter.go): it needs nothing but the public
+// packages server, store and actions.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -18,44 +22,48 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/rs/zerolog"
+	"github.com/statecast/statecast/cli"
 	"github.com/statecast/statecast/middleware"
-	"github.com/statecast/statecast/server"
-	"github.com/statecast/statecast/transport"
+	"github.com/statecast/statecast/store"
+	"github.com/statecast/statecast/store/chat"
 )
 
 func main() {
-	addr := flag.String("addr", ":3005", "listen address")
-	mask := flag.String("mask", "darn,heck", "comma-separated words to replace with ***")
-	reject := flag.String("reject", "spam", "comma-separated words whose messages are refused")
-	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
-	words, err := wordList(*mask, *reject)
-	if err == nil {
-		err = run(ctx, server.Config{Transport: transport.Config{Addr: *addr}, Logger: log}, words)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "moderation:", err)
-		os.Exit(1)
+	if err := run(ctx, os.Args[1:], os.Environ()); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "moderation:", err)
+		}
+		os.Exit(2)
 	}
 }
 
-// run serves cfg with the filter until ctx ends.
-func run(ctx context.Context, cfg server.Config, words map[string]Policy) error {
-	filter, err := Filter(words)
-	if err != nil {
-		return err
+// run runs the command line args with the filter, as statecast runs its
+// own (cli.Main); opts come after the program's.
+func run(ctx context.Context, args, env []string, opts ...cli.Option) error {
+	var mask, reject string
+	own := []cli.Option{
+		cli.Name("moderation"),
+		cli.Flags(func(fs *flag.FlagSet) {
+			fs.StringVar(&mask, "mask", "darn,heck", "comma-separated words to replace with *** (STATECAST_MASK)")
+			fs.StringVar(&reject, "reject", "spam", "comma-separated words whose messages are refused (STATECAST_REJECT)")
+		}),
+		cli.Setup(func(*store.Store[chat.State]) ([]store.Middleware, func(), error) {
+			words, err := wordList(mask, reject)
+			if err != nil {
+				return nil, nil, err
+			}
+			filter, err := Filter(words)
+			if err != nil {
+				return nil, nil, err
+			}
+			// The filter runs after the built-in Validate, and "***" may be
+			// longer than the word it hides: validate its output again.
+			return []store.Middleware{filter, middleware.Validate(middleware.Limits{})}, nil, nil
+		}),
 	}
-	srv, err := server.New(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	// The filter runs after the built-in Validate, and "***" may be longer
-	// than the word it hides: validate its output again.
-	srv.Use(filter, middleware.Validate(cfg.Limits))
-	return srv.Run(ctx)
+	return cli.Main(ctx, args, env, append(own, opts...)...)
 }
 
 // wordList makes the filter's list from the comma-separated flags.
