@@ -35,12 +35,19 @@ type Presence struct {
 	log   zerolog.Logger
 
 	mu     sync.Mutex
-	timers map[presenceKey]*time.Timer
+	timers map[presenceKey]graceTimer
 	closed bool
 	firing sync.WaitGroup
 }
 
 type presenceKey struct{ room, user string }
+
+// graceTimer is the timer of the grace period that the leave at since
+// (the seq of the close) started.
+type graceTimer struct {
+	t     *time.Timer
+	since uint64
+}
 
 // NewPresence returns grace timers for s. A grace of zero or less means
 // DefaultGrace.
@@ -48,7 +55,7 @@ func NewPresence(s ChatStore, grace time.Duration, log zerolog.Logger) *Presence
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-	return &Presence{store: s, grace: grace, log: log, timers: map[presenceKey]*time.Timer{}}
+	return &Presence{store: s, grace: grace, log: log, timers: map[presenceKey]graceTimer{}}
 }
 
 // Middleware starts a timer after each applied TypeCloseSession that left
@@ -58,6 +65,11 @@ func NewPresence(s ChatStore, grace time.Duration, log zerolog.Logger) *Presence
 // else's id that the reducer refused (the socket got a fresh id) leaves
 // that user's timer running, and an action rejected by any middleware, or
 // ignored by the reducer, starts and cancels nothing.
+//
+// Dispatchers act concurrently, each once its own action is applied, so
+// they may act out of the log's order: a connect cancels only the grace
+// periods of leaves before it, and a close never replaces the grace period
+// of a later leave.
 func (p *Presence) Middleware() store.Middleware {
 	return func(next store.Dispatch) store.Dispatch {
 		return func(ctx context.Context, a *actions.Action) error {
@@ -67,7 +79,7 @@ func (p *Presence) Middleware() store.Middleware {
 			}
 			switch a.Type {
 			case actions.TypeConnect:
-				p.cancel(presenceKey{a.Room, a.Outcome.User})
+				p.cancel(presenceKey{a.Room, a.Outcome.User}, a.Seq)
 			case actions.TypeCloseSession:
 				p.schedule(a.Room, a.Outcome.User, a.Seq)
 			}
@@ -108,17 +120,21 @@ func (p *Presence) schedule(room, user string, seq uint64) {
 	p.start(presenceKey{room, user}, seq)
 }
 
-// start (re)starts the timer of key for the leave at seq since.
+// start (re)starts the timer of key for the leave at seq since, unless
+// key has the timer of a later leave: a stale state showed the earlier one.
 func (p *Presence) start(key presenceKey, since uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	if t := p.timers[key]; t != nil {
-		t.Stop()
+	if old, ok := p.timers[key]; ok {
+		if old.since > since {
+			return
+		}
+		old.t.Stop()
 	}
-	p.timers[key] = time.AfterFunc(p.grace, func() { p.expire(key, since) })
+	p.timers[key] = graceTimer{t: time.AfterFunc(p.grace, func() { p.expire(key, since) }), since: since}
 }
 
 func (p *Presence) expire(key presenceKey, since uint64) {
@@ -127,7 +143,10 @@ func (p *Presence) expire(key presenceKey, since uint64) {
 		p.mu.Unlock()
 		return
 	}
-	delete(p.timers, key)
+	// A later leave may have replaced this timer meanwhile: keep that one.
+	if cur, ok := p.timers[key]; ok && cur.since == since {
+		delete(p.timers, key)
+	}
 	p.firing.Add(1)
 	p.mu.Unlock()
 	defer p.firing.Done()
@@ -140,11 +159,13 @@ func (p *Presence) expire(key presenceKey, since uint64) {
 	}
 }
 
-func (p *Presence) cancel(key presenceKey) {
+// cancel stops the timer of key if it is for a leave before the connect at
+// seq: the timer of a later leave must run.
+func (p *Presence) cancel(key presenceKey, seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t := p.timers[key]; t != nil {
-		t.Stop()
+	if old, ok := p.timers[key]; ok && old.since < seq {
+		old.t.Stop()
 		delete(p.timers, key)
 	}
 }
@@ -154,8 +175,8 @@ func (p *Presence) cancel(key presenceKey) {
 func (p *Presence) Close() {
 	p.mu.Lock()
 	p.closed = true
-	for key, t := range p.timers {
-		t.Stop()
+	for key, old := range p.timers {
+		old.t.Stop()
 		delete(p.timers, key)
 	}
 	p.mu.Unlock()
