@@ -29,13 +29,19 @@ func main() {
 	}
 }
 
-// stdout is where commands print; tests replace it.
-var stdout io.Writer = os.Stdout
+// stdout is where commands print, stdin where repair reads its answer;
+// tests replace them.
+var (
+	stdout io.Writer = os.Stdout
+	stdin  io.Reader = os.Stdin
+)
 
 // Run runs the command line args until ctx ends. env holds the process
 // environment (KEY=VALUE), where STATECAST_* variables set flag defaults.
 func Run(ctx context.Context, args, env []string) error {
 	return cli.Main(ctx, args, env, cli.Output(stdout, os.Stderr),
 		cli.Command("bench", "load-test a chat server on this machine",
-			func(ctx context.Context, args, _ []string) error { return loadtest.Run(ctx, args, stdout) }))
+			func(ctx context.Context, args, _ []string) error { return loadtest.Run(ctx, args, stdout) }),
+		cli.Command("repair", "cut a damaged action log at its first damage, keeping a copy",
+			func(_ context.Context, args, _ []string) error { return repair(args, stdin, stdout) }))
 }
