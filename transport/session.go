@@ -242,6 +242,10 @@ func wireError(err error) *actions.Error {
 		return &actions.Error{Code: actions.CodeUnconfirmed, RetryAfter: time.Second,
 			Message: "the action log did not confirm this in time; it may still be applied (re-send it with the same clientId to have it applied once)"}
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return &actions.Error{Code: actions.CodeUnavailable, RetryAfter: time.Second,
+			Message: "the server cannot store actions now (its storage is failing); this was not applied: retry later"}
+	}
 	return actions.AsError(err)
 }
 
