@@ -87,6 +87,7 @@ func newProgram(opts ...Option) *program {
 		"replay":  {"rebuild and print the state from the action log", p.runReplay},
 		"inspect": {"serve the inspector over an action log, without the chat", p.runInspect},
 		"whatif":  {"replay a recorded log through this program's middleware and report what it would do otherwise", p.runWhatif},
+		"version": {"print the version, the VCS commit and its time (also: -version)", p.runVersion},
 	}
 	for _, o := range opts {
 		o(p)
@@ -104,6 +105,8 @@ func Main(ctx context.Context, args, env []string, opts ...Option) error {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-version" || args[0] == "--version") {
+		cmd, args = "version", args[1:]
 	}
 	if cmd == "help" {
 		fmt.Fprintln(p.errOut, p.usage())

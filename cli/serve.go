@@ -77,6 +77,9 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
+	fs.StringVar(&c.transport.TLSCert, "tls-cert", "", "serve HTTPS and wss with the certificate in this PEM `file` (its chain after it), read again when it changes; needs -tls-key (STATECAST_TLS_CERT)")
+	fs.StringVar(&c.transport.TLSKey, "tls-key", "", "the private key of -tls-cert, a PEM `file` (STATECAST_TLS_KEY)")
+	fs.StringVar(&c.transport.HTTPRedirect, "http-redirect", "", "with -tls-cert, answer plain HTTP on this `address` (such as :80) with a redirect to HTTPS (STATECAST_HTTP_REDIRECT)")
 	fs.BoolVar(&c.prune, "prune", false, "remove log segments that the kept snapshots cover (the history before them can no longer be replayed) (STATECAST_PRUNE)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics; -metrics=false turns them off (STATECAST_METRICS)")
 	fs.StringVar(&c.authSecret, "auth-secret", "", "HMAC secret (at least 32 bytes) of the JWTs (HS256) that connecting must carry; empty: no authentication, ids come from the clients. Prefer the variable or -auth-secret-file: command lines are visible to other users (STATECAST_AUTH_SECRET)")
@@ -142,6 +145,10 @@ func parseServe(args, env []string, more ...func(*flag.FlagSet)) (serveConfig, e
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.limits.Message < 1:
 		return c, fmt.Errorf("-max-message must be at least 1")
+	case (c.transport.TLSCert == "") != (c.transport.TLSKey == ""):
+		return c, fmt.Errorf("-tls-cert and -tls-key go together")
+	case c.transport.HTTPRedirect != "" && c.transport.TLSCert == "":
+		return c, fmt.Errorf("-http-redirect needs -tls-cert and -tls-key")
 	case c.history < 1:
 		return c, fmt.Errorf("-history must be at least 1")
 	case c.grace <= 0:

@@ -47,6 +47,7 @@ func newMetrics(disabled bool) *metrics {
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f(m.dispatch)
+	f(buildInfo(Version()))
 	m.connsOpen = gauge("statecast_connections_open", "Sockets open now.")
 	m.connsTotal = counter("statecast_connections_total", "Sockets accepted.")
 	m.closes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statecast_socket_closes_total",
@@ -68,6 +69,16 @@ func newMetrics(disabled bool) *metrics {
 		f(c)
 	}
 	return m
+}
+
+// buildInfo is the statecast_build_info gauge: always 1, with the
+// running build in its labels.
+func buildInfo(b BuildInfo) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "statecast_build_info",
+		Help:        "Always 1; the labels name the running build: module version, VCS commit and its time (empty when unknown).",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "time": b.Time}})
+	g.Set(1)
+	return g
 }
 
 func gauge(name, help string) prometheus.Gauge {

@@ -88,6 +88,9 @@ type Server struct {
 // and closes the sockets a previous run left in the state. It does not
 // listen yet.
 func New(ctx context.Context, cfg Config) (*Server, error) {
+	v := Version()
+	cfg.Logger.Info().Str("version", v.Version).Str("commit", v.Commit).Str("commit_time", v.Time).
+		Bool("modified", v.Modified).Str("go", v.Go).Msg("statecast starting")
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
