@@ -44,7 +44,8 @@ type session struct {
 
 	// v2 is set when the client chose the statecast.v2 subprotocol.
 	v2 bool
-	// token is the token handed to this socket (strict claims only), and
+	// token is the fresh token this socket's strict claim offers to bind (it
+	// is sent only if the reducer binds it: see grantedToken), and
 	// resume what its `connecting` asked for; set by the reader before the
 	// connect is dispatched, read by the hub when it is applied.
 	token  string
@@ -55,6 +56,12 @@ type session struct {
 	// frame meanwhile, so a pong goes unread too (see ping).
 	waiting atomic.Bool
 	waits   atomic.Uint64
+
+	// opened, if set, is called once the socket's open was applied.
+	// sentConnecting is set once the client sent `connecting`; until then
+	// the connect timer may close the socket.
+	opened         func()
+	sentConnecting atomic.Bool
 
 	// Reader state; only the reader touches it.
 	user     string
@@ -96,8 +103,13 @@ func (s *session) serve() {
 	s.waiting.Store(true)
 	err := s.dispatch(actions.TypeOpenSession, open)
 	s.doneWaiting()
+	if s.opened != nil {
+		s.opened()
+	}
 	if err == nil {
+		timer := s.connectTimer()
 		s.readLoop()
+		timer.Stop()
 	} else {
 		s.out.closeWith(closeTryAgain, "server unavailable")
 	}
@@ -203,6 +215,7 @@ func (s *session) handle(data []byte) *actions.Error {
 	}
 	var a *actions.Action
 	if f.Event == actions.EventConnecting {
+		s.sentConnecting.Store(true)
 		a = s.connectAction(f)
 	} else {
 		a = &actions.Action{Type: actions.TypeWriteMessage, User: s.user,

@@ -69,13 +69,14 @@ func (f *roomFeed) remember(seq uint64, ops [][]byte) {
 // The missed changes go out merged into a few bounded `patch` frames
 // (catchUp), never one queued item per change, so that a client back from
 // a long absence never overflows its send queue; where they would take
-// more bytes than a snapshot, it gets the snapshot instead.
+// more than one frame's worth (catchUpFrameBytes) and more bytes than a
+// snapshot, it gets the snapshot instead.
 func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDiff) {
 	user := d.Connected.UserID
 	token := s.grantedToken(c, user)
 	if f.canResume(s, c, d) {
 		missed, size := f.since(s.resume.lastSeq)
-		if size <= f.snapshotSize(d.Next) {
+		if size <= catchUpFrameBytes || size <= f.snapshotSize(d.Next) {
 			s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, token))
 			for _, frame := range catchUp(missed, size, s.cfg.SendQueue) {
 				s.out.send(frame)

@@ -233,8 +233,8 @@ func checkV2Mirrors(t *testing.T, s *chattest.Server, room string, step int, wha
 			t.Fatalf("step %d (%s): probe got %s", step, what, f)
 		}
 		probe.Close()
-		// Every connect binds a new token and the id keeps only its newest
-		// ones (chat.MaxTokens): use the newest.
+		// A claim with the binding's token gets that token back: keep the
+		// one the server handed out last.
 		holder.c.Token = probe.Token
 		later := false
 		for _, u := range users {

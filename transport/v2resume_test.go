@@ -35,8 +35,8 @@ func TestV2Resume(t *testing.T) {
 		if f.Name() != "resumed" {
 			t.Fatalf("resume: got %s, want resumed", f)
 		}
-		if ann2.Token == oldToken {
-			t.Fatal("resumed handed out the old token, want a fresh one")
+		if ann2.Token != oldToken {
+			t.Fatal("resumed handed out another token, want the binding's: the one sent")
 		}
 		// Exactly the missed changes, in order, each once; then nothing.
 		ops, _ := ann2.ReadOps(4)
