@@ -105,7 +105,7 @@ func (r *pRun) refusedClaim() string {
 	r.steps = append(r.steps, fmt.Sprintf("claim %s's id in %s as %s with token %q (%s)", victim.label, room.name, how.kind, how.token, att.label))
 	c, id, token := r.dial(room, how.kind == kindV2, fields)
 	if id == victim.id {
-		r.checkTime() // the victim's grace period may have ended meanwhile
+		r.checkTime("; the claim got the victim's id") // its grace period may have ended
 		r.fail("the claim was granted: it got %s's id", victim.label)
 	}
 	for _, u := range r.users {

@@ -10,12 +10,12 @@ package transport_test
 // The model accounts for time only at waits: a step other than a wait
 // starts only while every grace period under way is young, and a wait
 // sleeps until all of them are over. An attempt whose step still outlived
-// a grace period (a machine too busy) is run again from the start.
+// a grace period (a machine too busy) is run again from the start. Where
+// those waits fall depends on timing, so a failure prints its step list.
 //
 // -presence.seeds=n runs seeds 1 to n; -presence.seed=s runs seed s only.
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -39,8 +39,9 @@ const (
 	pAttempts = 3
 )
 
-// errOverrun ends an attempt whose step outlived a grace period.
-var errOverrun = errors.New("a step outlived a grace period")
+// overrun ends an attempt whose step outlived a grace period; note says
+// what the step saw meanwhile, if anything.
+type overrun struct{ note string }
 
 func TestPresenceProperty(t *testing.T) {
 	t.Parallel()
@@ -65,7 +66,7 @@ func TestPresenceProperty(t *testing.T) {
 					return
 				}
 				if attempt == pAttempts {
-					t.Fatalf("seed %d: %v in each of %d attempts", seed, err, pAttempts)
+					t.Fatalf("seed %d, attempt %d of %d: %v", seed, attempt, pAttempts, err)
 				}
 				t.Logf("seed %d, attempt %d: %v; running it again", seed, attempt, err)
 			}
@@ -106,10 +107,12 @@ func runPresenceProperty(t *testing.T, s *chattest.Server, seed uint64, attempt,
 			}
 		}
 		if p := recover(); p != nil {
-			if p != errOverrun {
+			o, ok := p.(overrun)
+			if !ok {
 				panic(p)
 			}
-			err = fmt.Errorf("%w at step %d (%s)", errOverrun, len(r.steps), r.steps[len(r.steps)-1])
+			err = fmt.Errorf("step %d (%s) outlived a grace period%s", len(r.steps), r.steps[len(r.steps)-1], o.note)
+			t.Logf("seed %d, attempt %d, steps:\n%s", seed, attempt, strings.Join(r.steps, "\n"))
 		}
 	}()
 	for i := range 2 {
@@ -119,7 +122,7 @@ func runPresenceProperty(t *testing.T, s *chattest.Server, seed uint64, attempt,
 		r.users = append(r.users, &pUser{label: fmt.Sprintf("u%d", i), id: fmt.Sprintf("%s-u%d", prefix, i), kind: k})
 	}
 	for _, room := range r.rooms {
-		r.observe(room, prefix)
+		r.observe(room)
 	}
 	for len(r.steps) < steps {
 		r.step()
@@ -129,10 +132,10 @@ func runPresenceProperty(t *testing.T, s *chattest.Server, seed uint64, attempt,
 }
 
 // observe connects a v1 and a v2 observer to room.
-func (r *pRun) observe(room *pRoom, prefix string) {
+func (r *pRun) observe(room *pRoom) {
 	t := r.t
-	o1 := &pUser{label: "obs1", id: prefix + "-obs1-" + room.name, observer: true}
-	o2 := &pUser{label: "obs2", id: prefix + "-obs2-" + room.name, kind: kindV2, observer: true}
+	o1 := &pUser{label: "obs1", id: room.name + "-obs1", observer: true}
+	o2 := &pUser{label: "obs2", id: room.name + "-obs2", kind: kindV2, observer: true}
 	c1, _ := r.s.Join(t, room.path, o1.id, o1.label)
 	c2 := r.s.JoinV2(t, room.path, o2.id, o2.label)
 	expectPresence(t, c1, "joined", o2.id, o2.label)
@@ -185,7 +188,7 @@ func (r *pRun) step() {
 			o.barrier(r.t)
 		}
 	}
-	r.checkTime()
+	r.checkTime("")
 	r.compare()
 }
 
@@ -232,7 +235,7 @@ func (r *pRun) settle() {
 		if len(diffs) == 0 {
 			return
 		}
-		r.checkTime()
+		r.checkTime("; the state then: " + strings.Join(diffs, "; "))
 		if time.Now().After(deadline) {
 			r.fail("the state never reached the model: %s", strings.Join(diffs, "; "))
 		}
@@ -242,9 +245,9 @@ func (r *pRun) settle() {
 
 // checkTime ends the attempt if the step outlived a grace period under way
 // during it: the server may then have ended it, and the model has not.
-func (r *pRun) checkTime() {
+func (r *pRun) checkTime(note string) {
 	if !r.oldest.IsZero() && time.Since(r.oldest) >= pGrace {
-		panic(errOverrun)
+		panic(overrun{note})
 	}
 }
 
