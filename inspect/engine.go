@@ -38,8 +38,10 @@ type engine struct {
 	snaps  store.SnapshotLister
 	opened time.Time
 
+	bg     context.Context // ends with close
 	cancel context.CancelFunc
 	done   chan struct{}
+	once   sync.Once
 }
 
 func newEngine(ctx context.Context, src Source, history int, live bool, log zerolog.Logger) (*engine, error) {
@@ -52,19 +54,22 @@ func newEngine(ctx context.Context, src Source, history int, live bool, log zero
 	if !live {
 		e.feed.setLast(cur.LastSeq())
 	}
-	var bg context.Context
-	bg, e.cancel = context.WithCancel(context.Background())
-	go e.follow(bg)
+	e.bg, e.cancel = context.WithCancel(context.Background())
+	go e.follow(e.bg)
 	return e, nil
 }
 
-// close stops the engine and releases the log.
-func (e *engine) close() error {
-	e.cancel()
-	<-e.done
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.cur.Close()
+// close stops the engine, ends the live tails and releases the log. Calls
+// after the first do nothing.
+func (e *engine) close() (err error) {
+	e.once.Do(func() {
+		e.cancel()
+		<-e.done
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		err = e.cur.Close()
+	})
+	return err
 }
 
 // follow indexes the log, then what is appended to it, until ctx ends.

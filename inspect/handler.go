@@ -78,7 +78,9 @@ func New(ctx context.Context, cfg Config) (*Handler, error) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// Close stops following the log and releases it.
+// Close ends the live tails, stops following the log and releases it. A
+// server closes it before waiting for its connections to end: a tail
+// never ends on its own. Calls after the first do nothing.
 func (h *Handler) Close() error {
 	h.unsub()
 	return h.eng.close()

@@ -58,6 +58,8 @@ func (h *Handler) tail(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-h.eng.bg.Done(): // the handler closed
+			return
 		case <-changed:
 		case <-retry:
 		case <-beat.C:

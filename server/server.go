@@ -216,6 +216,9 @@ func (s *Server) Addr() net.Addr { return s.web.Addr() }
 // closes the log. Safe to call twice.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cfg.Logger.Info().Msg("shutting down")
+	if s.inspector != nil {
+		s.inspector.Close() // its live tails never end on their own
+	}
 	err := s.web.Shutdown(ctx)
 	if cerr := s.close(); err == nil {
 		err = cerr
