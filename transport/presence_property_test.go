@@ -182,7 +182,7 @@ func (r *pRun) step() {
 	}
 	r.steps = append(r.steps, what)
 	r.stats[strings.Fields(what)[0]]++
-	r.settle()
+	r.settle(5 * time.Second)
 	for _, room := range r.rooms {
 		for _, o := range room.obs {
 			o.barrier(r.t)
@@ -213,7 +213,7 @@ func (r *pRun) wait() {
 	for _, room := range r.rooms {
 		room.expire()
 	}
-	r.settle()
+	r.settle(2 * time.Second) // the users leave right after their grace periods
 	for _, room := range r.rooms {
 		for _, o := range room.obs {
 			o.barrier(r.t)
@@ -222,9 +222,10 @@ func (r *pRun) wait() {
 	r.compare()
 }
 
-// settle waits until the store's state equals the model.
-func (r *pRun) settle() {
-	deadline := time.Now().Add(5 * time.Second)
+// settle waits until the store's state equals the model, for at most
+// within.
+func (r *pRun) settle(within time.Duration) {
+	deadline := time.Now().Add(within)
 	for {
 		var diffs []string
 		for _, room := range r.rooms {
@@ -237,7 +238,7 @@ func (r *pRun) settle() {
 		}
 		r.checkTime("; the state then: " + strings.Join(diffs, "; "))
 		if time.Now().After(deadline) {
-			r.fail("the state never reached the model: %s", strings.Join(diffs, "; "))
+			r.fail("the state did not reach the model within %v: %s", within, strings.Join(diffs, "; "))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
