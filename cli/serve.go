@@ -72,14 +72,18 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.Float64Var(&c.transport.HandshakeRate, "handshake-rate", 200, "WebSocket handshakes per second one client address may make in the long run; more wait their turn (STATECAST_HANDSHAKE_RATE)")
 	fs.IntVar(&c.transport.HandshakeBurst, "handshake-burst", 2000, "handshakes one address may make at once, above -handshake-rate (STATECAST_HANDSHAKE_BURST)")
 	fs.DurationVar(&c.transport.HandshakeWait, "handshake-wait", 10*time.Second, "longest a handshake over its address's budget waits for its turn; beyond, 503 and Retry-After (STATECAST_HANDSHAKE_WAIT)")
+	fs.IntVar(&c.transport.MaxRooms, "max-rooms", 10_000, "rooms the state may hold (they are never removed); beyond, an upgrade to a new room is refused with 403, the rooms that exist stay reachable (STATECAST_MAX_ROOMS)")
+	fs.DurationVar(&c.transport.HandshakeTimeout, "handshake-timeout", 10*time.Second, "longest a connection may take to send its request headers (TLS handshake included); a slower one is closed (STATECAST_HANDSHAKE_TIMEOUT)")
+	fs.DurationVar(&c.transport.ConnectTimeout, "connect-timeout", 30*time.Second, "longest a socket may stay open without sending connecting; then it is closed with 1008 (STATECAST_CONNECT_TIMEOUT)")
+	fs.DurationVar(&c.transport.IdleRoom, "idle-room", 2*time.Minute, "how long a room may have no socket before the server drops its encoded messages and recent changes from memory (its history stays in the log; a resume from before gets a snapshot) (STATECAST_IDLE_ROOM)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated `CIDRs` of the reverse proxies in front of the server: from them, X-Forwarded-For/Forwarded name the client and X-Forwarded-Proto/-Host the origin; from anyone else these headers are ignored (STATECAST_TRUSTED_PROXIES)")
+	fs.StringVar(&c.transport.TLSCert, "tls-cert", "", "serve HTTPS and wss with the certificate in this PEM `file` (its chain after it), read again when it changes; needs -tls-key (STATECAST_TLS_CERT)")
+	fs.StringVar(&c.transport.TLSKey, "tls-key", "", "the private key of -tls-cert, a PEM `file` (STATECAST_TLS_KEY)")
+	fs.StringVar(&c.transport.HTTPRedirect, "http-redirect", "", "with -tls-cert, answer plain HTTP on this `address` (such as :80) with a redirect to HTTPS (STATECAST_HTTP_REDIRECT)")
 	fs.IntVar(&c.transport.V1FrameBytes, "v1-frame-bytes", 1<<20, "largest messagesList in one v1 frame, in `bytes`; the oldest messages that do not fit are left out of v1 frames, never out of the state (STATECAST_V1_FRAME_BYTES)")
 	fs.StringVar(&c.data, "data", "./data", "data `directory`: the action log and snapshots (STATECAST_DATA)")
 	fs.StringVar(&c.fsync, "fsync", "always", "when the log reaches the disk: always (before anyone sees an action), interval (once a second; a power loss can lose the last second), off (STATECAST_FSYNC)")
 	fs.Uint64Var(&c.snapshotEvery, "snapshot-every", store.DefaultSnapshotEvery, "write a snapshot every `N` actions, and on shutdown (STATECAST_SNAPSHOT_EVERY)")
-	fs.StringVar(&c.transport.TLSCert, "tls-cert", "", "serve HTTPS and wss with the certificate in this PEM `file` (its chain after it), read again when it changes; needs -tls-key (STATECAST_TLS_CERT)")
-	fs.StringVar(&c.transport.TLSKey, "tls-key", "", "the private key of -tls-cert, a PEM `file` (STATECAST_TLS_KEY)")
-	fs.StringVar(&c.transport.HTTPRedirect, "http-redirect", "", "with -tls-cert, answer plain HTTP on this `address` (such as :80) with a redirect to HTTPS (STATECAST_HTTP_REDIRECT)")
 	fs.BoolVar(&c.prune, "prune", false, "remove log segments that the kept snapshots cover (the history before them can no longer be replayed) (STATECAST_PRUNE)")
 	fs.BoolVar(&c.metrics, "metrics", true, "serve Prometheus metrics at /metrics; -metrics=false turns them off (STATECAST_METRICS)")
 	fs.StringVar(&c.authSecret, "auth-secret", "", "HMAC secret (at least 32 bytes) of the JWTs (HS256) that connecting must carry; empty: no authentication, ids come from the clients. Prefer the variable or -auth-secret-file: command lines are visible to other users (STATECAST_AUTH_SECRET)")
@@ -135,20 +139,22 @@ func parseServe(args, env []string, more ...func(*flag.FlagSet)) (serveConfig, e
 		return c, fmt.Errorf("-rate and -rate-per-address must be 0 (no limit) or more")
 	case c.rateLimit.SessionBurst < 1 || c.rateLimit.AddressBurst < 0:
 		return c, fmt.Errorf("-rate-burst must be at least 1, and -rate-address-burst 0 (twice the rate) or more")
-	case c.transport.MaxConns < 1 || c.transport.MaxConnsPerAddress < 1:
-		return c, fmt.Errorf("-max-conns and -max-conns-per-address must be at least 1")
+	case c.transport.MaxConns < 1 || c.transport.MaxConnsPerAddress < 1 || c.transport.MaxRooms < 1:
+		return c, fmt.Errorf("-max-conns, -max-conns-per-address and -max-rooms must be at least 1")
+	case c.transport.HandshakeTimeout <= 0 || c.transport.ConnectTimeout <= 0 || c.transport.IdleRoom <= 0:
+		return c, fmt.Errorf("-handshake-timeout, -connect-timeout and -idle-room must be positive")
 	case !(c.transport.HandshakeRate > 0) || c.transport.HandshakeBurst < 1 || c.transport.HandshakeWait <= 0:
 		return c, fmt.Errorf("-handshake-rate, -handshake-burst and -handshake-wait must be positive")
+	case (c.transport.TLSCert == "") != (c.transport.TLSKey == ""):
+		return c, fmt.Errorf("-tls-cert and -tls-key go together")
+	case c.transport.HTTPRedirect != "" && c.transport.TLSCert == "":
+		return c, fmt.Errorf("-http-redirect needs -tls-cert and -tls-key")
 	case c.transport.V1FrameBytes < 1024:
 		return c, fmt.Errorf("-v1-frame-bytes must be at least 1024")
 	case c.snapshotEvery < 1:
 		return c, fmt.Errorf("-snapshot-every must be at least 1")
 	case c.limits.Message < 1:
 		return c, fmt.Errorf("-max-message must be at least 1")
-	case (c.transport.TLSCert == "") != (c.transport.TLSKey == ""):
-		return c, fmt.Errorf("-tls-cert and -tls-key go together")
-	case c.transport.HTTPRedirect != "" && c.transport.TLSCert == "":
-		return c, fmt.Errorf("-http-redirect needs -tls-cert and -tls-key")
 	case c.history < 1:
 		return c, fmt.Errorf("-history must be at least 1")
 	case c.grace <= 0:

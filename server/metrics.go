@@ -35,8 +35,6 @@ type metrics struct {
 
 	appendTook, appendBatch, fsyncTook, snapTook prometheus.Histogram
 	snapFailures                                 prometheus.Counter
-	logUnavailable                               prometheus.Gauge
-	logFailures                                  prometheus.Counter
 }
 
 // newMetrics returns the collectors, registered, or nil when disabled.
@@ -59,17 +57,15 @@ func newMetrics(disabled bool) *metrics {
 		Help: "Error frames sent to clients (frames the decoder refused, actions the chain rejected), by code."},
 		[]string{"code"})
 	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statecast_handshakes_refused_total",
-		Help: "WebSocket upgrades refused with 503 at the door, by why: conns (total cap), address (cap per address), handshakes (an address's handshake budget)."},
+		Help: "WebSocket upgrades refused at the door, by why: with 503, conns (total cap), address (cap per address), handshakes (an address's handshake budget); with 403, rooms (a new room beyond -max-rooms)."},
 		[]string{"why"})
 	m.appendTook = histogram("statecast_log_append_duration_seconds", "Time to append one batch to the action log, fsync included.", storageBuckets)
 	m.appendBatch = histogram("statecast_log_append_batch_size", "Actions per log append (group commit).", prometheus.ExponentialBuckets(1, 2, 10))
 	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one fsync of the action log's active segment.", storageBuckets)
 	m.snapTook = histogram("statecast_snapshot_duration_seconds", "Time to write one snapshot (after encoding it), successful or not.", storageBuckets)
 	m.snapFailures = counter("statecast_snapshot_failures_total", "Snapshots that could not be written.")
-	m.logUnavailable = gauge("statecast_log_unavailable", "1 while the action log refuses appends because its storage failed (a full disk, an I/O error), until it heals; else 0.")
-	m.logFailures = counter("statecast_log_failures_total", "Times the action log stopped taking appends after a failed write or fsync.")
 	for _, c := range []prometheus.Collector{m.connsOpen, m.connsTotal, m.closes, m.frameErrors, m.refusals,
-		m.appendTook, m.appendBatch, m.fsyncTook, m.snapTook, m.snapFailures, m.logUnavailable, m.logFailures} {
+		m.appendTook, m.appendBatch, m.fsyncTook, m.snapTook, m.snapFailures} {
 		f(c)
 	}
 	return m
@@ -143,6 +139,31 @@ func (m *metrics) watch(web *transport.Server) {
 			Help: "Sockets closed with 1013 because their send queue was full."},
 			stat(func(s transport.Stats) uint64 { return s.SlowDrops })),
 	)
+	m.watchBounds(web)
+}
+
+// watchBounds exposes what the transport's bounds hold and refuse.
+func (m *metrics) watchBounds(web *transport.Server) {
+	bound := func(get func(transport.Bounds) float64) func() float64 {
+		return func() float64 { return get(web.Bounds()) }
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "statecast_rooms",
+			Help: "Rooms the state holds (never removed; capped by -max-rooms)."},
+			bound(func(b transport.Bounds) float64 { return float64(b.Rooms) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "statecast_room_feeds",
+			Help: "Rooms whose encoded messages and recent changes the server keeps in memory."},
+			bound(func(b transport.Bounds) float64 { return float64(b.RoomFeeds) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "statecast_room_feeds_dropped_total",
+			Help: "Room feeds dropped from memory after the room had no socket for -idle-room."},
+			bound(func(b transport.Bounds) float64 { return float64(b.RoomFeedsDropped) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "statecast_connect_timeouts_total",
+			Help: "Sockets closed with 1008 for sending no connecting within -connect-timeout."},
+			bound(func(b transport.Bounds) float64 { return float64(b.ConnectTimeouts) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "statecast_handshake_timeouts_total",
+			Help: "Connections closed for sending no complete request within -handshake-timeout."},
+			bound(func(b transport.Bounds) float64 { return float64(b.HandshakeTimeouts) })),
+	)
 }
 
 // SocketOpened implements transport.Observer.
@@ -175,22 +196,6 @@ func (m *metrics) onSync() func(time.Duration) {
 		return nil
 	}
 	return func(d time.Duration) { m.fsyncTook.Observe(d.Seconds()) }
-}
-
-// onHealth returns the file log's health hook: the storage failure
-// metrics.
-func (m *metrics) onHealth() func(error) {
-	if m == nil {
-		return nil
-	}
-	return func(err error) {
-		if err != nil {
-			m.logUnavailable.Set(1)
-			m.logFailures.Inc()
-		} else {
-			m.logUnavailable.Set(0)
-		}
-	}
 }
 
 // log returns l with its appends timed.

@@ -85,6 +85,27 @@ type Config struct {
 	HandshakeRate  float64
 	HandshakeBurst int
 	HandshakeWait  time.Duration
+	// MaxRooms is the most rooms the state may hold: rooms are never
+	// removed from it, and any client may name a new one. Once it holds
+	// that many, an upgrade to a room it does not hold is refused with 403
+	// (not 503: the refusal lasts until the operator raises the cap, so a
+	// retry would not help); the rooms that exist stay reachable.
+	// Defaults to 10,000.
+	MaxRooms int
+	// HandshakeTimeout bounds how long a connection may take to send its
+	// request headers (the TLS handshake included); a slower one is closed
+	// without an answer. Defaults to 10s.
+	HandshakeTimeout time.Duration
+	// ConnectTimeout is how long a socket may stay open without sending
+	// `connecting`; then it is closed with 1008. Defaults to 30s.
+	ConnectTimeout time.Duration
+	// IdleRoom is how long a room may have no socket before the hub drops
+	// what it keeps in memory for it (the messages encoded for each
+	// dialect, the recent changes for resuming clients). The room's
+	// history stays in the state and the log; its next socket gets them
+	// rebuilt from the state, and a resume from before that gets a
+	// snapshot. Defaults to 2m.
+	IdleRoom time.Duration
 	// TrustedProxies are the networks of the reverse proxies and load
 	// balancers in front of the server. From a peer inside one of them, the
 	// client's address is the rightmost hop of X-Forwarded-For (else of
@@ -155,6 +176,10 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.HandshakeBurst, 2_000)
 	defDur(&c.HandshakeWait, 10*time.Second)
+	def(&c.MaxRooms, 10_000)
+	defDur(&c.HandshakeTimeout, 10*time.Second)
+	defDur(&c.ConnectTimeout, 30*time.Second)
+	defDur(&c.IdleRoom, 2*time.Minute)
 	return c
 }
 

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
@@ -28,9 +29,11 @@ type Hub struct {
 	wg       sync.WaitGroup // one per registered session
 
 	// Owned by the store's apply loop (the subscriber); no lock.
-	rooms map[string]*roomFeed
+	rooms     map[string]*roomFeed
+	nextSweep time.Time // of idle feeds; see sweepFeeds
 
-	stats queueStats // atomic; see Stats
+	stats  queueStats // atomic; see Stats
+	bounds boundStats // atomic; see Bounds
 }
 
 // roomFeed is the hub's view of one room: its connected sockets by
@@ -49,6 +52,9 @@ type roomFeed struct {
 	// forgotten is a seq at or before which changes may be missing from
 	// recent: a resume from before it gets a snapshot.
 	forgotten uint64
+	// idleSince is when the room's last socket left (zero while it has
+	// one); see sweepFeeds.
+	idleSince time.Time
 }
 
 // roomChange is one change of a room as v2 operations.
@@ -80,6 +86,7 @@ func NewHub(s *store.Store[chat.State], cfg Config, log zerolog.Logger) *Hub {
 		sessions: map[string]*session{},
 		rooms:    map[string]*roomFeed{},
 	}
+	h.bounds.rooms.Store(int64(len(s.GetState().RoomNames())))
 	s.Subscribe(h.onChange)
 	return h
 }
@@ -159,7 +166,11 @@ func (h *Hub) Disconnect(code websocket.StatusCode, reason string) {
 // states, encodes each once per dialect, and queues the same bytes on
 // every socket.
 func (h *Hub) onChange(c store.Change[chat.State]) {
-	if c.Action.Room != "" {
+	defer h.sweepFeeds(time.Now())
+	if room := c.Action.Room; room != "" {
+		if c.Prev.Room(room) == nil && c.Next.Room(room) != nil {
+			h.bounds.rooms.Add(1)
+		}
 		if d := chat.Diff(c.Prev, c.Next, c.Action); !d.Empty() {
 			h.roomChanged(c, []chat.RoomDiff{d})
 		}
@@ -188,7 +199,9 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	if feed == nil {
 		feed = newRoomFeed(steps[0].Prev, c.Seq-1, h.cfg)
 		h.rooms[name] = feed
+		h.bounds.feeds.Store(int64(len(h.rooms)))
 	}
+	defer feed.markIdle(time.Now())
 	var ops [][]byte
 	encoded := make([][][]byte, len(steps))
 	for i, d := range steps {

@@ -26,6 +26,7 @@ type Server struct {
 	cfg   Config
 	hub   *Hub
 	admit *admission
+	rooms *roomGate
 	log   zerolog.Logger
 	http  *http.Server
 	ln    net.Listener
@@ -48,10 +49,12 @@ func NewServer(cfg Config, s *store.Store[chat.State], log zerolog.Logger) (*Ser
 	}
 	cfg = cfg.withDefaults()
 	srv := &Server{cfg: cfg, hub: NewHub(s, cfg, log), admit: newAdmission(cfg), log: log, done: make(chan struct{})}
+	srv.rooms = newRoomGate(cfg.MaxRooms, srv.hub)
 	srv.http = &http.Server{
 		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HandshakeTimeout,
 	}
+	newHandshakeWatch(cfg.HandshakeTimeout, &srv.hub.bounds.handshakeTimeouts).install(srv.http)
 	if cfg.TLSCert != "" {
 		certs, err := newCertLoader(cfg.TLSCert, cfg.TLSKey, log)
 		if err != nil {
@@ -193,6 +196,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	leave, ok := s.rooms.enter(room)
+	if !ok {
+		s.cfg.Observer.HandshakeRefused("rooms")
+		http.Error(w, roomsRefusal(s.cfg.MaxRooms), http.StatusForbidden)
+		return
+	}
+	defer leave()
 	release, refused := s.admit.admit(r.Context(), addressKey(from.remote))
 	if refused != nil {
 		if refused.why != "gone" {
@@ -214,6 +224,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(s.cfg.FrameLimit)
 	sess := newSession(s.hub, conn, room, from.remote, conn.Subprotocol() == actions.Subprotocol)
+	sess.opened = leave
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		return
