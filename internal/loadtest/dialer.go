@@ -22,9 +22,10 @@ const v2Subprotocol = "statecast.v2"
 // dialer opens the tool's sockets: directly (no proxy), to loopback
 // addresses only, without compression.
 type dialer struct {
-	v2        bool
-	transport *http.Transport
-	client    *http.Client
+	v2         bool
+	centrifugo bool
+	transport  *http.Transport
+	client     *http.Client
 }
 
 func newDialer(c config) *dialer {
@@ -33,7 +34,7 @@ func newDialer(c config) *dialer {
 		DialContext:       dialLoopback,
 		DisableKeepAlives: true,
 	}
-	return &dialer{v2: c.v2(), transport: tr, client: &http.Client{Transport: tr}}
+	return &dialer{v2: c.v2(), centrifugo: c.dialect == "centrifugo", transport: tr, client: &http.Client{Transport: tr}}
 }
 
 func (d *dialer) close() { d.transport.CloseIdleConnections() }
@@ -89,6 +90,10 @@ func (d *dialer) join(ctx context.Context, url, id, name string, buf []byte) (ws
 			conn.CloseNow()
 		}
 	}()
+	if d.centrifugo {
+		buf, err = d.joinCentrifugo(ctx, ws, url, name, buf)
+		return ws, 0, buf, err
+	}
 	if err = ws.Write(ctx, websocket.MessageText, connectingFrame(id, name)); err != nil {
 		return nil, 0, buf, err
 	}
@@ -120,6 +125,25 @@ func (d *dialer) join(ctx context.Context, url, id, name string, buf []byte) (ws
 		case "error":
 			e := decodeError(buf)
 			return nil, 0, buf, fmt.Errorf("connecting refused: %s: %s", e.Code, e.Message)
+		}
+	}
+}
+
+// joinCentrifugo connects and subscribes a Centrifugo client, and reads
+// until the subscribe command is answered.
+func (d *dialer) joinCentrifugo(ctx context.Context, ws *websocket.Conn, url, name string, buf []byte) ([]byte, error) {
+	if err := ws.Write(ctx, websocket.MessageText, centrifugoJoin(name, channelOf(url))); err != nil {
+		return buf, err
+	}
+	for {
+		var err error
+		if buf, err = readFrame(ctx, ws, buf); err != nil {
+			return buf, fmt.Errorf("waiting for the subscription: %w", err)
+		}
+		if done, refused := centrifugoSubscribed(buf); refused != "" {
+			return buf, fmt.Errorf("subscribing refused: %s", refused)
+		} else if done {
+			return buf, nil
 		}
 	}
 }

@@ -40,7 +40,7 @@ func runFanout(ctx context.Context, c config, d *dialer, rep *Report) error {
 		readers.Wait()
 	}()
 	err := forEachConcurrently(ctx, c.clients, c.concurrency, func(i int) error {
-		cl := &fanClient{idx: i, name: fmt.Sprintf("b%d", i)}
+		cl := &fanClient{idx: i, name: fmt.Sprintf("b%d", i), centrifugo: d.centrifugo}
 		ws, seq, buf, err := d.join(ctx, c.url, fmt.Sprintf("%s-%d", prefix, i), cl.name, nil)
 		if err != nil {
 			return err

@@ -87,6 +87,7 @@ func (r *fanRun) release(w int) {
 // write posts writer w's messages of run r from client cl.
 func (r *fanRun) write(ctx context.Context, c config, cl *fanClient, w int, t0 time.Time) error {
 	var frame, text []byte
+	channel := channelOf(c.url)
 	for seq := range r.offset[w+1] - r.offset[w] {
 		if r.slots != nil {
 			select {
@@ -106,7 +107,11 @@ func (r *fanRun) write(ctx context.Context, c config, cl *fanClient, w int, t0 t
 			}
 		}
 		text = padText(appendMarker(text[:0], r.wBase+w, seq, time.Now().UnixNano()), c.size)
-		frame = writeFrame(frame[:0], cl.name, text)
+		if cl.centrifugo {
+			frame = centrifugoPublish(frame[:0], uint64(seq)+3, channel, text)
+		} else {
+			frame = writeFrame(frame[:0], cl.name, text)
+		}
 		if err := cl.ws.Write(ctx, websocket.MessageText, frame); err != nil {
 			if ctx.Err() != nil {
 				return nil

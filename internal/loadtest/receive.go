@@ -23,6 +23,8 @@ type fanClient struct {
 	mu  sync.Mutex
 	run *fanRun
 
+	centrifugo bool // the client speaks Centrifugo's protocol
+
 	// Reader state; only the reader touches it.
 	buf   []byte
 	texts [][]byte
@@ -57,6 +59,10 @@ func (cl *fanClient) readLoop(closing *atomic.Bool) {
 // handle accounts one frame to run r (nil between runs: the frame is
 // only read) at now, the time it was read.
 func (cl *fanClient) handle(r *fanRun, frame []byte, now int64) {
+	if cl.centrifugo {
+		cl.handleCentrifugo(r, frame, now)
+		return
+	}
 	ev, ok := frameEvent(frame)
 	slow := !ok
 	if !ok {

@@ -172,12 +172,18 @@ func failureKind(err error) string {
 }
 
 // roomURL is the URL of room k of n: base itself when n is 1, else
-// /chat/bench-k for /chat and /chat/X-k for /chat/X.
+// /chat/bench-k for /chat and /chat/X-k for /chat/X; for Centrifugo (a
+// URL with ?channel=X), the channel X-k.
 func roomURL(base string, k, n int) string {
 	if n <= 1 {
 		return base
 	}
 	u, _ := url.Parse(base)
+	if q := u.Query(); q.Has("channel") {
+		q.Set("channel", q.Get("channel")+"-"+strconv.Itoa(k))
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
 	p := strings.TrimSuffix(u.Path, "/")
 	if strings.Count(p, "/") <= 1 {
 		u.Path = p + "/bench-" + strconv.Itoa(k)
