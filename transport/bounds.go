@@ -186,6 +186,17 @@ func (h *Hub) sweepFeeds(now time.Time) {
 	h.bounds.feeds.Store(int64(len(h.rooms)))
 }
 
+// connects reports whether a socket connects in one of steps: a room
+// with no feed needs one only then.
+func connects(steps []chat.RoomDiff) bool {
+	for _, d := range steps {
+		if d.Connected != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // markIdle records, after a change to the feed, since when it has had no
 // socket (zero while it has one).
 func (f *roomFeed) markIdle(now time.Time) {

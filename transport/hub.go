@@ -196,6 +196,9 @@ func (h *Hub) onChange(c store.Change[chat.State]) {
 func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	name := steps[0].Next.Name()
 	feed := h.rooms[name]
+	if feed == nil && !connects(steps) {
+		return // no socket to tell; a later one gets the feed built from the state
+	}
 	if feed == nil {
 		feed = newRoomFeed(steps[0].Prev, c.Seq-1, h.cfg)
 		h.rooms[name] = feed
