@@ -33,6 +33,11 @@ type config struct {
 	// quiet is how long no frame may arrive before the room counts as
 	// settled after the clients connected (joined events drained).
 	quiet time.Duration
+	// soak mode (see soak.go)
+	soakFor time.Duration
+	sample  time.Duration
+	out     string
+	churn   int
 }
 
 func (c config) v2() bool { return c.dialect == "v2" }
@@ -50,6 +55,11 @@ latency, losses and CPU. Modes:
   storm    -clients C connect as fast as -concurrency allows, stay for
            -hold, then close: handshakes/s and, with -pid, server RSS
            per idle connection
+  soak     for -minutes: -clients residents (-writers of them posting
+           -rate msgs/s, 20 by default) that drop and resume, -churn
+           users that connect, reload and leave, -slow readers; samples
+           the server's RSS, goroutines, fds and queues every -sample
+           into -out.csv, -out.json and a chart, -out.svg
 
 -slow N adds N clients that stop reading after connecting; the fan-out then
 runs twice, without and with them, and reports whether they were closed
@@ -69,7 +79,7 @@ func parseArgs(args []string) (config, error) {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.mode, "mode", "fanout", "fanout, history or storm")
+	fs.StringVar(&c.mode, "mode", "fanout", "fanout, history, storm or soak")
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:3005/chat", "the room's WebSocket `URL`; its host must be a loopback address or localhost")
 	fs.StringVar(&c.dialect, "dialect", "v1", "v1 (seed events) or v2 (subprotocol statecast.v2: snapshot and patches)")
 	fs.IntVar(&c.clients, "clients", 100, "connected clients (storm: connections to open)")
@@ -88,6 +98,10 @@ func parseArgs(args []string) (config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "stop the run after this long, whatever is left")
 	fs.DurationVar(&c.stall, "stall", 10*time.Second, "end a fan-out run when no client received a frame for this long (messages were lost)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object instead of the summary")
+	minutes := fs.Float64("minutes", 15, "soak: how long to run, in minutes")
+	fs.DurationVar(&c.sample, "sample", 5*time.Second, "soak: how often to sample the server")
+	fs.StringVar(&c.out, "out", "soak", "soak: the files' `prefix` (prefix.csv, prefix.json, prefix.svg)")
+	fs.IntVar(&c.churn, "churn", 20, "soak: users that connect, stay a second or two, then reload or leave, over and over")
 	c.quiet = 200 * time.Millisecond
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -104,19 +118,25 @@ func parseArgs(args []string) (config, error) {
 	if c.inflight == 0 && c.rate == 0 {
 		c.inflight = 1
 	}
+	c.soakFor = time.Duration(*minutes * float64(time.Minute))
+	if c.mode == "soak" && c.rate == 0 {
+		c.rate = 20
+	}
 	if err := checkLoopback(c.url); err != nil {
 		return c, usageError{err}
 	}
 	switch {
-	case c.mode != "fanout" && c.mode != "history" && c.mode != "storm":
-		return c, usageErrorf("-mode %q: want fanout, history or storm", c.mode)
+	case c.mode != "fanout" && c.mode != "history" && c.mode != "storm" && c.mode != "soak":
+		return c, usageErrorf("-mode %q: want fanout, history, storm or soak", c.mode)
+	case c.mode == "soak" && (c.soakFor <= 0 || c.sample <= 0 || c.churn < 0):
+		return c, usageErrorf("soak: -minutes and -sample must be positive, -churn not negative")
 	case c.dialect != "v1" && c.dialect != "v2":
 		return c, usageErrorf("-dialect %q: want v1 or v2", c.dialect)
 	case c.clients < 1:
 		return c, usageErrorf("-clients must be at least 1")
 	case c.mode != "storm" && (c.writers < 1 || c.writers > c.clients):
 		return c, usageErrorf("-writers must be between 1 and -clients")
-	case c.mode != "storm" && c.messages < c.writers:
+	case c.mode != "storm" && c.mode != "soak" && c.messages < c.writers:
 		return c, usageErrorf("-messages must be at least -writers")
 	case c.rate < 0 || c.inflight < 0 || c.historyFill < 0 || c.slow < 0 || c.flood < 0 || c.size < 0 || c.pid < 0:
 		return c, usageErrorf("-rate, -inflight, -history-fill, -slow, -flood, -size and -pid cannot be negative")
@@ -124,8 +144,8 @@ func parseArgs(args []string) (config, error) {
 		return c, usageErrorf("-slow and -flood exclude each other")
 	case c.concurrency < 1:
 		return c, usageErrorf("-concurrency must be at least 1")
-	case c.rooms < 1 || c.rooms > 1 && c.mode != "storm":
-		return c, usageErrorf("-rooms must be at least 1, and more only in storm mode")
+	case c.rooms < 1 || c.rooms > 1 && c.mode != "storm" && c.mode != "soak":
+		return c, usageErrorf("-rooms must be at least 1, and more only in storm and soak modes")
 	case c.timeout <= 0 || c.hold < 0 || c.stall <= 0:
 		return c, usageErrorf("-timeout and -stall must be positive, -hold not negative")
 	}

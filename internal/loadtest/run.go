@@ -37,8 +37,11 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if warn := raiseFileLimit(uint64(c.clients+c.slow) + 64); warn != "" {
+	if warn := raiseFileLimit(uint64(c.clients+c.slow+c.churn) + 64); warn != "" {
 		fmt.Fprintln(os.Stderr, "statecast-load:", warn)
+	}
+	if c.mode == "soak" {
+		return runSoak(ctx, c, defaultSoakPeriods, stdout)
 	}
 	r, err := measure(ctx, c)
 	if err != nil {
