@@ -91,8 +91,8 @@ func TestStateChangeAndTime(t *testing.T) {
 	if st.Seq != hello.Seq || len(st.Rooms) != 1 || len(st.Rooms[0].Messages) != 1 || st.Rooms[0].Messages[0].Message != "hello" {
 		t.Fatalf("room r after hello: %+v", st)
 	}
-	if len(st.Rooms[0].Users) != 2 || st.Rooms[0].Users[0].Sockets != 1 || len(st.Rooms[0].Sessions) != 2 {
-		t.Fatalf("room r after hello: users %+v, sessions %+v; want ann and bob with a socket each", st.Rooms[0].Users, st.Rooms[0].Sessions)
+	if len(st.Rooms[0].Users) != 2 || st.Rooms[0].Users[0].Sockets != 1 || st.Rooms[0].Sockets != 2 {
+		t.Fatalf("room r after hello: users %+v, %d sockets; want ann and bob with a socket each", st.Rooms[0].Users, st.Rooms[0].Sockets)
 	}
 	get(t, h, fmt.Sprintf("/inspect/api/state?seq=%d", cake.Seq), &st)
 	if len(st.Rooms) != 1 || len(st.Rooms[0].Messages) != 3 {

@@ -30,7 +30,8 @@ type engine struct {
 	reduce store.Reducer[chat.State]
 	idx    index
 	feed   *feed
-	live   bool // the feed is fed by the store, not by following the log
+	live   bool   // the feed is fed by the store, not by following the log
+	seen   string // the version of the source last indexed (versioned)
 	log    zerolog.Logger
 
 	mu     sync.Mutex
@@ -95,6 +96,13 @@ func (e *engine) follow(ctx context.Context) {
 // indexOnce opens the log afresh and indexes its new records; while the
 // feed follows the log (no store), it hands them on to the feed.
 func (e *engine) indexOnce(ctx context.Context) error {
+	if v, ok := e.src.(versioned); ok {
+		version, err := v.version()
+		if err != nil || version == e.seen {
+			return err
+		}
+		defer func() { e.seen = version }()
+	}
 	log, snaps, err := e.src.Open(ctx)
 	if err != nil {
 		return err
@@ -167,7 +175,14 @@ func (e *engine) stateAt(ctx context.Context, seq uint64) (chat.State, uint64, e
 			state = cp.state
 			return nil
 		}
-		var err error
+		state = cp.state
+		ok, err := e.idx.records(cp.seq, seq, func(a *actions.Action) error {
+			state = reduceSafely(e.reduce, state, a)
+			return nil
+		})
+		if ok {
+			return err
+		}
 		state, _, err = store.Fold(ctx, log, cp.state, cp.seq, e.reduce, func(c store.Change[chat.State]) error {
 			if c.Seq > seq {
 				return errStop

@@ -130,12 +130,7 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 		fail(w, err, http.StatusNotFound)
 		return
 	}
-	rooms, err := roomViews(s, r.URL.Query().Get("room"))
-	if err != nil {
-		fail(w, err, http.StatusInternalServerError)
-		return
-	}
-	reply(w, map[string]any{"seq": at, "rooms": rooms})
+	reply(w, map[string]any{"seq": at, "rooms": roomViews(s, r.URL.Query().Get("room"))})
 }
 
 func (h *Handler) change(w http.ResponseWriter, r *http.Request) {

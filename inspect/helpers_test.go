@@ -52,7 +52,7 @@ func open(t *testing.T, dir string) *inspect.Handler {
 }
 
 // get serves path from a loopback client and decodes the JSON answer into v.
-func get(t *testing.T, h http.Handler, path string, v any) int {
+func get(t testing.TB, h http.Handler, path string, v any) int {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	r.RemoteAddr = "127.0.0.1:40000"

@@ -33,7 +33,7 @@ type index struct {
 	cps    []checkpoint // by seq
 	tip    checkpoint   // the state after the last record indexed
 	ready  bool         // tip is set
-	failed error
+	blocks []*block     // the records after each checkpoint
 }
 
 // start sets the state the log's fold begins with.
@@ -57,6 +57,7 @@ func (x *index) add(a *actions.Action, next chat.State) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.tip = checkpoint{seq: a.Seq, at: a.At, state: next}
+	x.addRecord(a)
 	if a.Seq%checkpointEvery == 0 {
 		x.cps = append(x.cps, x.tip)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/file"
@@ -34,6 +35,30 @@ func (d Dir) Open(context.Context) (store.Log, store.SnapshotLister, error) {
 		return nil, nil, err
 	}
 	return l, l, nil
+}
+
+// versioned is a Source that tells cheaply whether it changed: its version
+// differs from the last one then.
+type versioned interface {
+	version() (string, error)
+}
+
+// version implements versioned: the names, sizes and times of the log's
+// files.
+func (d Dir) version() (string, error) {
+	entries, err := os.ReadDir(filepath.Join(string(d), "log"))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String(), nil
 }
 
 // Stream is the Source of a cluster's JetStream stream (store/nats). It

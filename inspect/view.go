@@ -1,42 +1,34 @@
 package inspect
 
 import (
-	"encoding/json"
-
 	"github.com/statecast/statecast/actions"
 	"github.com/statecast/statecast/store/chat"
 )
 
-// RoomView is a room's state as the API shows it: its users with their
-// socket counts and grace periods, its sockets and its retained messages.
+// RoomView is a room's state as the API shows it: its users, each with
+// its count of open sockets and, in a grace period, the seq that began it,
+// and its retained messages.
 type RoomView struct {
 	Name     string            `json:"name"`
 	Users    []chat.Presence   `json:"users"`
-	Sessions []chat.Session    `json:"sessions"`
+	Sockets  int               `json:"sockets"`
 	Messages []actions.Message `json:"messages"`
 }
 
 // roomViews returns the rooms of s, or only the room named room, by name.
-// It reads them from the state's canonical encoding (chat.Codec), which
-// lists every socket.
-func roomViews(s chat.State, room string) ([]RoomView, error) {
-	data, err := chat.Codec{}.Encode(s)
-	if err != nil {
-		return nil, err
-	}
-	var snap struct {
-		Rooms []RoomView `json:"rooms"`
-	}
-	if err := json.Unmarshal(data, &snap); err != nil {
-		return nil, err
+// A room costs what it holds, whatever the size of the rest of the state.
+func roomViews(s chat.State, room string) []RoomView {
+	names := []string{room}
+	if room == "" {
+		names = s.RoomNames()
 	}
 	out := []RoomView{}
-	for _, r := range snap.Rooms {
-		if room == "" || r.Name == room {
-			out = append(out, r)
+	for _, name := range names {
+		if r := s.Room(name); r != nil {
+			out = append(out, RoomView{Name: name, Users: r.Presences(), Sockets: r.SessionCount(), Messages: r.Messages()})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // DiffView is one chat.RoomDiff: what an action changed in one room.

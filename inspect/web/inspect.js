@@ -186,9 +186,7 @@
       parts.push(table(["user", "name", "sockets", "grace since seq"], r.users.map((u) => ({
         cls: u.leftAt ? "grace" : "", cells: [u.user.id, u.user.username, String(u.sockets), u.leftAt ? String(u.leftAt) : ""],
       }))));
-      parts.push(table(["socket", "user", "status"], r.sessions.map((s) => ({
-        cells: [s.id, s.userId || "", s.isConnected ? "connected" : s.isEstablishingConnection ? "connecting" : "closed"],
-      }))));
+      parts.push(el("p", "hint", r.sockets + " sockets open in the room"));
       parts.push(table(["seq", "user", "message"], r.messages.map((m) => ({ cells: [String(m.seq), m.username, m.message] }))));
     }
     if (!state.rooms.length) parts.push(el("p", "hint", room ? "Room " + room + " does not exist yet." : "No rooms yet."));
