@@ -211,6 +211,21 @@ function newClientId() {
   return `${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
+// connectDevTools connects to the Redux DevTools extension, when the page
+// has it, and returns its connection (send(action, state)), else null.
+function connectDevTools(name) {
+  const ext = typeof window !== 'undefined' ? window.__REDUX_DEVTOOLS_EXTENSION__ : undefined;
+  if (!ext || typeof ext.connect !== 'function') return null;
+  try {
+    const devtools = ext.connect({ name });
+    devtools.init(initialState);
+    return devtools;
+  } catch (err) {
+    console.error('statecast: Redux DevTools did not connect', err);
+    return null;
+  }
+}
+
 function safely(fn, ...args) {
   try {
     fn(...args);
@@ -319,6 +334,10 @@ function socketURL(url) {
 //   WebSocket          the WebSocket class (default globalThis.WebSocket)
 //   dispatch           called with every action the client reduces (see
 //                      connectStore)
+//   devToolsName       the name under which the Redux DevTools extension,
+//                      when the page has it, shows the synced state, with
+//                      every snapshot, patch and ack as an action (default
+//                      'statecast ' + url)
 //   onEvent(frame)     called with every frame from the server
 //   onError(error)     called with `error` frames and with messages the
 //                      server refused: {code, message, ref, clientId, text};
@@ -397,6 +416,10 @@ export function createClient(options) {
   let slowUntil = 0; // until then, one write at a time, pace ms apart (see SLOW_MS)
   let pace = 0;
   const listeners = new Set();
+  // With the Redux DevTools extension, every snapshot, patch and ack shows
+  // there as a named action, with the synced state after it.
+  const devtools = connectDevTools(options.devToolsName || `statecast ${url}`);
+  const toDevTools = (action) => devtools && safely(() => devtools.send(action, state));
 
   function notify() {
     for (const l of [...listeners]) safely(l);
@@ -415,11 +438,10 @@ export function createClient(options) {
         queueMicrotask(() => resync());
       }
     }
-    if (next !== state) {
-      state = next;
-      return true;
-    }
-    return false;
+    const changed = next !== state;
+    state = next;
+    if (action.type !== status.type) toDevTools({ type: action.type, seq: action.payload && action.payload.seq });
+    return changed;
   }
 
   // setStatus sets the status and connectionError (err; by default the one
@@ -526,6 +548,7 @@ export function createClient(options) {
         notify();
         break;
       case 'ack': {
+        toDevTools({ type: 'statecast/ack', clientId: msg.clientId, seq: msg.seq });
         inflight = inflight.filter((c) => c !== msg.clientId);
         const before = pending.length;
         pending = pending.filter((p) => p.clientId !== msg.clientId);
