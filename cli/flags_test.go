@@ -130,6 +130,7 @@ func flagCases(t *testing.T) []flagCase {
 		{"nats-replicas", "3", nil, cfgOf(func(c server.Config) any { return c.Cluster.Replicas }), 3},
 		{"node", "n1", nil, cfgOf(func(c server.Config) any { return c.Cluster.Node }), "n1"},
 		{"lease", "2s", nil, cfgOf(func(c server.Config) any { return c.Cluster.Lease }), 2 * time.Second},
+		{"nats-append-timeout", "6s", nil, cfgOf(func(c server.Config) any { return c.Cluster.AppendTimeout }), 6 * time.Second},
 		{"inspect", "true", nil, cfgOf(func(c server.Config) any { return c.Inspect.Enabled }), true},
 		{"inspect-token", "admin-token", nil, cfgOf(func(c server.Config) any { return c.Inspect.Token }), "admin-token"},
 		{"log-level", "warn", nil, cfgOf(func(c server.Config) any { return c.Logger.GetLevel() }), zerolog.WarnLevel},
@@ -186,6 +187,7 @@ func TestServeDefaults(t *testing.T) {
 			MergeWindow: transport.DefaultMergeWindow, PingInterval: 20 * time.Second, PingTimeout: 10 * time.Second,
 			MaxConns: 100_000, MaxConnsPerAddress: 10_000, HandshakeRate: 200, HandshakeBurst: 2000,
 			HandshakeWait: 10 * time.Second, V1FrameBytes: 1 << 20,
+			MaxRooms: 10_000, HandshakeTimeout: 10 * time.Second, ConnectTimeout: 30 * time.Second, IdleRoom: 2 * time.Minute,
 		},
 		History:         chat.DefaultHistory,
 		Grace:           middleware.DefaultGrace,
@@ -196,7 +198,7 @@ func TestServeDefaults(t *testing.T) {
 		Fsync:           file.Always,
 		SnapshotEvery:   store.DefaultSnapshotEvery,
 		ShutdownTimeout: 10 * time.Second,
-		Cluster:         server.Cluster{Stream: "statecast", Replicas: 1, Lease: server.DefaultLease},
+		Cluster:         server.Cluster{Stream: "statecast", Replicas: 1, Lease: server.DefaultLease, AppendTimeout: 15 * time.Second},
 	}
 	if !reflect.DeepEqual(p.cfg, want) {
 		t.Fatalf("defaults:\n%+v\nwant\n%+v", p.cfg, want)

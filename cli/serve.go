@@ -17,6 +17,7 @@ import (
 	"github.com/statecast/statecast/store"
 	"github.com/statecast/statecast/store/chat"
 	"github.com/statecast/statecast/store/file"
+	storenats "github.com/statecast/statecast/store/nats"
 	"github.com/statecast/statecast/transport"
 	"golang.org/x/time/rate"
 )
@@ -95,6 +96,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.cluster.Replicas, "nats-replicas", 1, "with -nats, the stream's replicas when this node creates it: 3 on a cluster of three NATS servers (STATECAST_NATS_REPLICAS)")
 	fs.StringVar(&c.cluster.Node, "node", "", "with -nats, this node's `id`; default: a fresh UUID each start. A node with an id of its own keeps snapshots in -data and restarts from them (STATECAST_NODE)")
 	fs.DurationVar(&c.cluster.Lease, "lease", server.DefaultLease, "with -nats, how long a node may stay silent before the others close its sockets (STATECAST_LEASE)")
+	fs.DurationVar(&c.cluster.AppendTimeout, "nats-append-timeout", storenats.DefaultRetryTimeout, "with -nats, how long an append waits for the stream's acknowledgement (a quorum) before its clients get an error; the writes queued behind it are refused at once with unavailable; under 2m (STATECAST_NATS_APPEND_TIMEOUT)")
 	fs.BoolVar(&c.inspect.Enabled, "inspect", false, "serve the inspector at /inspect/: the action log, the state after any action and the change each made; it needs -data or -nats (STATECAST_INSPECT)")
 	fs.StringVar(&c.inspect.Token, "inspect-token", "", "the admin token the inspector asks for (Authorization: Bearer, or ?token= once); empty: only loopback clients get in. Prefer the variable (STATECAST_INSPECT_TOKEN)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error (STATECAST_LOG_LEVEL)")
@@ -171,6 +173,8 @@ func parseServe(args, env []string, more ...func(*flag.FlagSet)) (serveConfig, e
 		return c, fmt.Errorf("-lease must be at least 100ms")
 	case c.cluster.Replicas < 1 || c.cluster.Replicas > 5:
 		return c, fmt.Errorf("-nats-replicas must be 1 to 5")
+	case c.cluster.AppendTimeout < 100*time.Millisecond || c.cluster.AppendTimeout >= storenats.DefaultDuplicates:
+		return c, fmt.Errorf("-nats-append-timeout must be at least 100ms and under %v (the stream's duplicate window)", storenats.DefaultDuplicates)
 	}
 	c.rateLimit.PerSession, c.rateLimit.PerAddress = perSecond(c.rate), perSecond(c.ratePerAddress)
 	proxies, err := transport.ParseCIDRs(c.trustedProxies)

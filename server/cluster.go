@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -41,6 +42,15 @@ type Cluster struct {
 	// Lease is how long a node may go without a heartbeat before another
 	// node closes its sockets in the state. Defaults to DefaultLease.
 	Lease time.Duration
+	// AppendTimeout is how long an append waits for the stream to
+	// acknowledge it (across reconnects and leader elections) before its
+	// dispatchers get an error: `unconfirmed` for the batch itself, and
+	// `unavailable` at once for the dispatches queued behind it, so that
+	// while the stream has no quorum no client waits much longer than
+	// this. It must be shorter than the stream's duplicate window (two
+	// minutes). Defaults to storenats.DefaultRetryTimeout (15s), which
+	// covers a leader election after a crash.
+	AppendTimeout time.Duration
 }
 
 // enabled reports whether the server runs as a node of a cluster.
@@ -73,7 +83,7 @@ func openClusterStore(ctx context.Context, cfg Config, keepSnapshots bool, m *me
 	var node clusterNode
 	nlog, err := storenats.Open(ctx, storenats.Options{
 		URLs: cfg.Cluster.NATS, Stream: cfg.Cluster.Stream, Replicas: cfg.Cluster.Replicas,
-		Name: "statecast " + cfg.Cluster.Node, Logger: cfg.Logger,
+		Name: "statecast " + cfg.Cluster.Node, Logger: cfg.Logger, RetryTimeout: cfg.Cluster.AppendTimeout,
 	})
 	if err != nil {
 		return nil, node, err
@@ -98,6 +108,19 @@ func openClusterStore(ctx context.Context, cfg Config, keepSnapshots bool, m *me
 	cfg.Logger.Info().Str("nats", cfg.Cluster.NATS).Str("stream", nlog.Stream()).Str("node", cfg.Cluster.Node).
 		Bool("snapshots", keepSnapshots).Uint64("seq", st.Seq()).Dur("took", time.Since(start)).Msg("joined the cluster")
 	return st, node, nil
+}
+
+// ready returns the /readyz check of a node on st: it reaches NATS, and
+// it follows the stream (a node whose following stopped retries it, and
+// refuses writes meanwhile).
+func (n clusterNode) ready(st *store.Store[chat.State]) func() error {
+	nc := n.log.Conn()
+	return func() error {
+		if !nc.IsConnected() {
+			return errors.New("no connection to NATS")
+		}
+		return st.Health()
+	}
 }
 
 // closeSnapshots releases the snapshots' directory, which the store does

@@ -105,7 +105,9 @@ func (l *leases) expired(now time.Time) []string {
 		return nil
 	}
 	var out []string
-	for _, node := range l.store.GetState().Nodes() {
+	held := l.store.GetState().Nodes()
+	defer l.forget(now, held)
+	for _, node := range held {
 		if node == l.self {
 			continue
 		}
@@ -120,6 +122,33 @@ func (l *leases) expired(now time.Time) []string {
 		out = append(out, node)
 	}
 	return out
+}
+
+// forgetAfter is how many leases a node the state holds nothing of may
+// stay silent before this node forgets it.
+const forgetAfter = 3
+
+// forget drops what this node remembers of the nodes that are gone: a
+// node the state holds no session or grace period of (its node/down was
+// applied, or its users left) is forgotten once it has been silent for
+// forgetAfter leases, and its node/down time after a lease. Every start
+// of a node without a fixed id is a new node: without this the maps
+// would grow with every restart in the cluster. l.mu is held.
+func (l *leases) forget(now time.Time, held []string) {
+	inState := make(map[string]bool, len(held))
+	for _, n := range held {
+		inState[n] = true
+	}
+	for node, last := range l.seen {
+		if node != l.self && !inState[node] && now.Sub(last) > forgetAfter*l.lease {
+			delete(l.seen, node)
+		}
+	}
+	for node, at := range l.downAt {
+		if !inState[node] && now.Sub(at) >= l.lease {
+			delete(l.downAt, node)
+		}
+	}
 }
 
 func (l *leases) dispatchDown(ctx context.Context, node string) {

@@ -117,13 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Transport.Node = cfg.Cluster.Node
 		st, cluster, err = openClusterStore(ctx, cfg, keepSnapshots, m)
 		if err == nil {
-			nc := cluster.log.Conn()
-			cfg.Transport.Ready = func() error {
-				if !nc.IsConnected() {
-					return errors.New("no connection to NATS")
-				}
-				return nil
-			}
+			cfg.Transport.Ready = cluster.ready(st)
 		}
 	} else {
 		st, err = openStore(ctx, cfg, m)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -21,26 +20,27 @@ type follower struct {
 
 	mu      sync.Mutex
 	waiting map[string]*request // by action ID
-	err     error               // why following stopped, once it did
+	// err is why dispatches are refused now: following stopped (and is
+	// retried; see followRetry), or the store closed (final).
+	err     error
+	closed  bool
+	attempt int  // the Follow call under way, counted from 1
+	running bool // whether that call has not returned yet
 
 	copies []actions.Action // owned by the apply loop
 	acts   []*actions.Action
 }
 
-// startFollowing starts applying the log's records after the store's seq.
+// startFollowing starts applying the log's records after the store's seq,
+// and follows again whenever following stops (see followRetry).
 func (s *Store[S]) startFollowing(log Follower) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &follower{log: log, cancel: cancel, done: make(chan struct{}), waiting: map[string]*request{}}
 	s.follow = f
 	go func() {
 		defer close(f.done)
-		err := log.Follow(ctx, s.Seq()+1, s.applyFollowed)
-		if ctx.Err() != nil {
-			err = ErrClosed
-		} else {
-			s.opts.Logger.Error().Err(err).Uint64("seq", s.Seq()).Msg("following the shared log stopped; this node applies nothing more")
-		}
-		f.fail(err)
+		s.followRetry(ctx)
+		f.fail(ErrClosed)
 	}()
 }
 
@@ -75,7 +75,11 @@ func (s *Store[S]) commitShared(batch []*request) {
 	for i := range f.copies {
 		f.acts = append(f.acts, &f.copies[i])
 	}
+	began := time.Now()
 	if cause := f.log.Append(context.Background(), f.acts); cause != nil {
+		if time.Since(began) >= refuseQueuedAfter {
+			defer s.refuseQueued(cause)
+		}
 		s.opts.Logger.Warn().Err(cause).Int("actions", len(batch)).Msg("the shared log did not confirm a batch; its actions may still be applied")
 		err := fmt.Errorf("%w: %w", ErrUnconfirmed, cause)
 		f.mu.Lock()
@@ -117,17 +121,12 @@ func (s *Store[S]) applyFollowed(a *actions.Action) error {
 	return nil
 }
 
-// fail answers every waiting dispatcher with err; later dispatches get it
-// at once.
+// fail answers every waiting dispatcher with err, which later
+// dispatches get at once: the store closed.
 func (f *follower) fail(err error) {
-	if err == nil {
-		err = errors.New("store: following the shared log stopped")
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err == nil {
-		f.err = err
-	}
+	f.err, f.closed, f.running = err, true, false
 	for id, r := range f.waiting {
 		delete(f.waiting, id)
 		r.result <- f.err

@@ -89,6 +89,8 @@ func Open(ctx context.Context, opts Options) (*Log, error) {
 		natsgo.Timeout(o.ConnectTimeout),
 		natsgo.MaxReconnects(-1),
 		natsgo.ReconnectWait(o.ReconnectWait),
+		natsgo.PingInterval(o.PingInterval),
+		natsgo.MaxPingsOutstanding(2),
 		natsgo.DisconnectErrHandler(l.disconnected),
 		natsgo.ReconnectHandler(l.reconnected),
 		natsgo.ClosedHandler(func(*natsgo.Conn) { close(l.connEnd) }),

@@ -30,6 +30,8 @@ const (
 	DefaultDuplicates = 2 * time.Minute
 	// DefaultReconnectWait is the default Options.ReconnectWait.
 	DefaultReconnectWait = 250 * time.Millisecond
+	// DefaultPingInterval is the default Options.PingInterval.
+	DefaultPingInterval = 2 * time.Second
 )
 
 // Options configure Open. The zero value connects to a NATS server on
@@ -84,6 +86,13 @@ type Options struct {
 	// server again after losing its connection. Defaults to
 	// DefaultReconnectWait.
 	ReconnectWait time.Duration
+	// PingInterval is how often the client pings its server; two pings
+	// unanswered count as a lost connection, and the client moves to
+	// another server. A server whose process ends closes the connection
+	// at once; this bounds the wait when its host or network goes silent
+	// instead (nats.go's own default, two minutes, would stall appends for
+	// four). Defaults to DefaultPingInterval.
+	PingInterval time.Duration
 	// Logger receives reports of lost and regained connections and of
 	// retried publishes. The zero value logs nothing.
 	Logger zerolog.Logger
@@ -137,6 +146,7 @@ func (o Options) withDefaults() (Options, error) {
 		{&o.RetryTimeout, DefaultRetryTimeout},
 		{&o.Duplicates, DefaultDuplicates},
 		{&o.ReconnectWait, DefaultReconnectWait},
+		{&o.PingInterval, DefaultPingInterval},
 	} {
 		if *d.p < 0 {
 			return o, errors.New("nats: negative timeout in Options")
