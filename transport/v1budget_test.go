@@ -20,7 +20,7 @@ import (
 func TestV1FramesKeepTheirBudget(t *testing.T) {
 	t.Parallel()
 	s := chattest.Start(t, server.Config{RateLimit: noRateLimit})
-	const budget, writes = 1 << 20, 150
+	const budget, writes = 1 << 20, 60
 	writer, _ := s.Join(t, "/chat/long", "writer", "writer")
 	readers := make([]*chattest.Client, 3)
 	for i := range readers {
@@ -36,7 +36,7 @@ func TestV1FramesKeepTheirBudget(t *testing.T) {
 	}
 	for range writes {
 		writer.Say(long)
-		time.Sleep(10 * time.Millisecond) // a fast typist, not a flood
+		time.Sleep(50 * time.Millisecond) // a fast typist, not a flood
 	}
 	for range readers {
 		if err := <-done; err != nil {
