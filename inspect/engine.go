@@ -39,21 +39,32 @@ type engine struct {
 	snaps  store.SnapshotLister
 	opened time.Time
 
+	// Beside a server (live.go): the store's changes not yet indexed, and
+	// whether the index follows the store directly.
+	pmu      sync.Mutex
+	pending  []pendingChange
+	caughtUp bool
+	unsub    func()
+
 	bg     context.Context // ends with close
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 }
 
-func newEngine(ctx context.Context, src Source, history int, live bool, log zerolog.Logger) (*engine, error) {
+// newEngine opens src. With st, the running server's store, it learns of
+// new actions from the store; without, it follows the log's files.
+func newEngine(ctx context.Context, src Source, history int, st *store.Store[chat.State], log zerolog.Logger) (*engine, error) {
 	cur, snaps, err := src.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e := &engine{src: src, reduce: chat.NewReducer(chat.Options{History: history}), feed: newFeed(), live: live, log: log,
-		cur: cur, snaps: snaps, opened: time.Now(), done: make(chan struct{})}
-	if !live {
-		e.feed.setLast(cur.LastSeq())
+	e := &engine{src: src, reduce: chat.NewReducer(chat.Options{History: history}), feed: newFeed(), live: st != nil, log: log,
+		cur: cur, snaps: snaps, opened: time.Now(), done: make(chan struct{}), unsub: func() {}}
+	e.feed.setLast(cur.LastSeq())
+	if st != nil {
+		e.unsub = st.Subscribe(e.onChange)
+		e.feed.setLast(st.Seq())
 	}
 	e.bg, e.cancel = context.WithCancel(context.Background())
 	go e.follow(e.bg)
@@ -64,6 +75,7 @@ func newEngine(ctx context.Context, src Source, history int, live bool, log zero
 // after the first do nothing.
 func (e *engine) close() (err error) {
 	e.once.Do(func() {
+		e.unsub()
 		e.cancel()
 		<-e.done
 		e.mu.Lock()
@@ -73,18 +85,24 @@ func (e *engine) close() (err error) {
 	return err
 }
 
-// follow indexes the log, then what is appended to it, until ctx ends.
+// follow indexes the log, then what is appended to it, until ctx ends;
+// beside a server, only until the index caught up with the store's
+// changes (onChange indexes the rest).
 func (e *engine) follow(ctx context.Context) {
 	defer close(e.done)
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
-	for {
-		tip, ok := e.idx.tipState()
-		if !ok || e.feed.lastSeq() > tip.seq || !e.live {
-			if err := e.indexOnce(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn().Err(err).Msg("inspect: indexing the log failed; trying again")
-			}
+	for wait := refreshEvery; ; {
+		if err := e.indexOnce(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn().Err(err).Msg("inspect: indexing the log failed; trying again")
 		}
+		if e.live {
+			if e.catchUp() {
+				return // the store's changes go to the index from now on
+			}
+			wait = reopenAtLeast
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return

@@ -41,20 +41,15 @@ type Handler struct {
 	eng   *engine
 	token string
 	mux   http.Handler
-	unsub func()
 }
 
 // New opens cfg.Source and starts indexing it in the background.
 func New(ctx context.Context, cfg Config) (*Handler, error) {
-	eng, err := newEngine(ctx, cfg.Source, cfg.History, cfg.Store != nil, cfg.Logger)
+	eng, err := newEngine(ctx, cfg.Source, cfg.History, cfg.Store, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{eng: eng, token: cfg.Token, unsub: func() {}}
-	if cfg.Store != nil {
-		eng.feed.setLast(cfg.Store.Seq())
-		h.unsub = cfg.Store.Subscribe(func(c store.Change[chat.State]) { eng.feed.setLast(c.Seq) })
-	}
+	h := &Handler{eng: eng, token: cfg.Token}
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(webFiles, "web")
 	mux.Handle("GET /inspect/static/", http.StripPrefix("/inspect/static/", http.FileServerFS(static)))
@@ -82,7 +77,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // server closes it before waiting for its connections to end: a tail
 // never ends on its own. Calls after the first do nothing.
 func (h *Handler) Close() error {
-	h.unsub()
 	return h.eng.close()
 }
 

@@ -16,7 +16,7 @@ import (
 // checkpointEvery is how many seqs lie between two states the index keeps.
 // States share what they did not change, so a checkpoint costs only what
 // its actions changed.
-const checkpointEvery = 1024
+const checkpointEvery = 256
 
 // checkpoint is the state after seq, and the time of that action.
 type checkpoint struct {

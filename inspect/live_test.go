@@ -3,6 +3,7 @@ package inspect_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -76,5 +77,19 @@ func TestLiveTail(t *testing.T) {
 	}
 	cancel()
 	for range lines {
+	}
+	// The index follows the store: it holds every action applied.
+	for deadline := time.Now().Add(chattest.Timeout); ; time.Sleep(20 * time.Millisecond) {
+		var info struct{ Last, Indexed uint64 }
+		resp, body := s.Get(t, "/inspect/api/info")
+		if err := json.Unmarshal([]byte(body), &info); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("info: %d %s", resp.StatusCode, body)
+		}
+		if info.Indexed == s.Store().Seq() && info.Last == info.Indexed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("info %+v, store at seq %d: the index does not follow the store", info, s.Store().Seq())
+		}
 	}
 }
