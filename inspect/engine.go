@@ -155,8 +155,20 @@ func (e *engine) withLog(ctx context.Context, need uint64, fn func(store.Log, st
 	return fn(e.cur, e.snaps)
 }
 
+// following reports whether the index follows the store directly: it then
+// holds every action applied, and the log need not be read for new ones.
+func (e *engine) following() bool {
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	return e.caughtUp
+}
+
 // bounds returns the seq folds start from and the last seq of the log.
 func (e *engine) bounds(ctx context.Context) (from, last uint64, err error) {
+	if e.following() {
+		start, tip := e.idx.span()
+		return start, tip, nil
+	}
 	err = e.withLog(ctx, max(e.feed.lastSeq(), 1), func(log store.Log, snaps store.SnapshotLister) error {
 		last = log.LastSeq()
 		if first := log.FirstSeq(); first > 1 {
@@ -226,6 +238,14 @@ func (e *engine) step(ctx context.Context, seq uint64) (*actions.Action, chat.St
 		return nil, prev, prev, fmt.Errorf("no action at seq %d", seq)
 	}
 	var a *actions.Action
+	keep := func(r *actions.Action) error {
+		c := *r
+		a = &c
+		return errStop
+	}
+	if ok, _ := e.idx.scan(seq, seq, keep); ok && a != nil {
+		return e.stepOf(a, prev)
+	}
 	err = e.withLog(ctx, seq, func(log store.Log, _ store.SnapshotLister) error {
 		err := log.Read(ctx, seq, func(r *actions.Action) error {
 			c := *r
@@ -243,6 +263,11 @@ func (e *engine) step(ctx context.Context, seq uint64) (*actions.Action, chat.St
 	if err != nil {
 		return nil, prev, prev, err
 	}
+	return e.stepOf(a, prev)
+}
+
+// stepOf applies a to prev and computes its Outcome.
+func (e *engine) stepOf(a *actions.Action, prev chat.State) (*actions.Action, chat.State, chat.State, error) {
 	next := reduceSafely(e.reduce, prev, a)
 	a.Outcome = chat.OutcomeOf(prev, next, a)
 	return a, prev, next, nil

@@ -63,6 +63,16 @@ func (x *index) add(a *actions.Action, next chat.State) {
 	}
 }
 
+// span returns the seq the index starts from and its tip's.
+func (x *index) span() (start, tip uint64) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if len(x.cps) > 0 {
+		start = x.cps[0].seq
+	}
+	return start, x.tip.seq
+}
+
 // before returns the newest checkpoint at or before seq.
 func (x *index) before(seq uint64) (checkpoint, bool) {
 	x.mu.RLock()

@@ -98,23 +98,35 @@ func (e *engine) list(ctx context.Context, q Query) (Page, error) {
 	return p, nil
 }
 
-// listForward returns the first matches after q.After.
+// listForward returns the first matches after q.After: from the index's
+// memory as far as it goes, then from the log.
 func (e *engine) listForward(ctx context.Context, q Query, p Page) (Page, error) {
 	read := 0
 	p.Older, p.Newer = q.After+1, q.After
-	err := e.withLog(ctx, q.After+1, func(log store.Log, _ store.SnapshotLister) error {
+	visit := func(a *actions.Action) error {
+		read++
+		p.Newer = a.Seq
+		if q.selects(a) {
+			p.Actions = append(p.Actions, entryOf(a))
+		}
+		if len(p.Actions) >= q.Limit || read >= maxReadRecords {
+			return errStop
+		}
+		return nil
+	}
+	tip, _ := e.idx.tipState()
+	if ok, err := e.idx.scan(q.After+1, tip.seq, visit); ok && tip.seq > q.After {
+		p.Last = max(p.Last, tip.seq)
+		if err != nil || p.Newer >= e.feed.lastSeq() {
+			if errors.Is(err, errStop) {
+				err = nil
+			}
+			return p, err
+		}
+	}
+	err := e.withLog(ctx, p.Newer+1, func(log store.Log, _ store.SnapshotLister) error {
 		p.Last = max(p.Last, log.LastSeq())
-		return log.Read(ctx, q.After+1, func(a *actions.Action) error {
-			read++
-			p.Newer = a.Seq
-			if q.selects(a) {
-				p.Actions = append(p.Actions, entryOf(a))
-			}
-			if len(p.Actions) >= q.Limit || read >= maxReadRecords {
-				return errStop
-			}
-			return nil
-		})
+		return log.Read(ctx, p.Newer+1, visit)
 	})
 	if errors.Is(err, errStop) {
 		err = nil
@@ -122,8 +134,12 @@ func (e *engine) listForward(ctx context.Context, q Query, p Page) (Page, error)
 	return p, err
 }
 
-// readRange calls fn for the records from lo to hi.
+// readRange calls fn for the records from lo to hi: from the index's
+// memory when it holds them, else from the log.
 func (e *engine) readRange(ctx context.Context, lo, hi uint64, fn func(*actions.Action)) error {
+	if ok, err := e.idx.scan(lo, hi, func(a *actions.Action) error { fn(a); return nil }); ok {
+		return err
+	}
 	err := e.withLog(ctx, hi, func(log store.Log, _ store.SnapshotLister) error {
 		return log.Read(ctx, lo, func(a *actions.Action) error {
 			if a.Seq > hi {

@@ -45,32 +45,56 @@ func (x *index) addRecord(a *actions.Action) {
 
 // records calls fn with the actions after seq from up to seq to, from
 // memory, and reports false, having called fn never, if memory does not
-// hold them all. from must be a checkpoint's seq.
+// hold them all.
 func (x *index) records(from, to uint64, fn func(*actions.Action) error) (bool, error) {
-	if to <= from {
+	return x.scan(from+1, to, fn)
+}
+
+// scan calls fn with the actions lo to hi, from memory, and reports false,
+// having called fn never, if memory does not hold them all. An error from
+// fn stops it and is returned.
+func (x *index) scan(lo, hi uint64, fn func(*actions.Action) error) (bool, error) {
+	if hi < lo {
 		return true, nil
 	}
-	x.mu.RLock()
-	k := int(from / checkpointEvery)
-	var b block
-	if k < len(x.blocks) && x.blocks[k] != nil {
-		b = *x.blocks[k]
+	if lo == 0 {
+		lo = 1
 	}
-	x.mu.RUnlock()
-	first := uint64(k)*checkpointEvery + 1
-	if from%checkpointEvery != 0 || b.n == 0 || first+uint64(b.n)-1 < to {
+	kLo, kHi := int((lo-1)/checkpointEvery), int((hi-1)/checkpointEvery)
+	x.mu.RLock()
+	if kHi >= len(x.blocks) {
+		x.mu.RUnlock()
 		return false, nil
 	}
-	data := b.data
-	for seq := first; seq <= to; seq++ {
-		n, w := binary.Uvarint(data)
-		a, err := actions.DecodeBinary(data[w : w+int(n)])
-		if err != nil {
-			return true, err
+	bs := make([]block, 0, kHi-kLo+1)
+	for k := kLo; k <= kHi; k++ {
+		if x.blocks[k] == nil {
+			x.mu.RUnlock()
+			return false, nil
 		}
-		data = data[w+int(n):]
-		if err := fn(a); err != nil {
-			return true, err
+		bs = append(bs, *x.blocks[k])
+	}
+	x.mu.RUnlock()
+	if uint64(kHi)*checkpointEvery+uint64(bs[len(bs)-1].n) < hi {
+		return false, nil
+	}
+	seq := uint64(kLo)*checkpointEvery + 1
+	for _, b := range bs {
+		data := b.data
+		for i := 0; i < b.n && seq <= hi; i, seq = i+1, seq+1 {
+			n, w := binary.Uvarint(data)
+			rec := data[w : w+int(n)]
+			data = data[w+int(n):]
+			if seq < lo {
+				continue
+			}
+			a, err := actions.DecodeBinary(rec)
+			if err != nil {
+				return true, err
+			}
+			if err := fn(a); err != nil {
+				return true, err
+			}
 		}
 	}
 	return true, nil
