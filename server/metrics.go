@@ -35,6 +35,8 @@ type metrics struct {
 
 	appendTook, appendBatch, fsyncTook, snapTook prometheus.Histogram
 	snapFailures                                 prometheus.Counter
+	logUnavailable                               prometheus.Gauge
+	logFailures                                  prometheus.Counter
 }
 
 // newMetrics returns the collectors, registered, or nil when disabled.
@@ -64,8 +66,10 @@ func newMetrics(disabled bool) *metrics {
 	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one fsync of the action log's active segment.", storageBuckets)
 	m.snapTook = histogram("statecast_snapshot_duration_seconds", "Time to write one snapshot (after encoding it), successful or not.", storageBuckets)
 	m.snapFailures = counter("statecast_snapshot_failures_total", "Snapshots that could not be written.")
+	m.logUnavailable = gauge("statecast_log_unavailable", "1 while the action log refuses appends because its storage failed (a full disk, an I/O error), until it heals; else 0.")
+	m.logFailures = counter("statecast_log_failures_total", "Times the action log stopped taking appends after a failed write or fsync.")
 	for _, c := range []prometheus.Collector{m.connsOpen, m.connsTotal, m.closes, m.frameErrors, m.refusals,
-		m.appendTook, m.appendBatch, m.fsyncTook, m.snapTook, m.snapFailures} {
+		m.appendTook, m.appendBatch, m.fsyncTook, m.snapTook, m.snapFailures, m.logUnavailable, m.logFailures} {
 		f(c)
 	}
 	return m
@@ -196,6 +200,22 @@ func (m *metrics) onSync() func(time.Duration) {
 		return nil
 	}
 	return func(d time.Duration) { m.fsyncTook.Observe(d.Seconds()) }
+}
+
+// onHealth returns the file log's health hook: the storage failure
+// metrics.
+func (m *metrics) onHealth() func(error) {
+	if m == nil {
+		return nil
+	}
+	return func(err error) {
+		if err != nil {
+			m.logUnavailable.Set(1)
+			m.logFailures.Inc()
+		} else {
+			m.logUnavailable.Set(0)
+		}
+	}
 }
 
 // log returns l with its appends timed.

@@ -79,6 +79,7 @@ type Server struct {
 	auth     store.Middleware
 	web      *transport.Server
 	leases   *leases     // in a cluster
+	redo     *redo       // socket closes and presence expiries refused while the storage fails
 	cluster  clusterNode // in a cluster
 	// inspector serves /inspect/ when Config.Inspect is enabled.
 	inspector *inspect.Handler
@@ -120,15 +121,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.Transport.Ready = cluster.ready(st)
 		}
 	} else {
-		st, err = openStore(ctx, cfg, m)
+		st, cfg.Transport.Ready, err = openStore(ctx, cfg, m)
 	}
 	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
-	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth, cluster: cluster}
+	s := &Server{cfg: cfg, store: st, presence: middleware.NewPresence(st, cfg.Grace, log), auth: auth, cluster: cluster,
+		redo: newRedo(st, log)}
 	s.limiter = limiter
 	s.metrics = m
+	st.Use(s.redo.middleware) // outermost: a redone close or expiry passes every built-in again
 	st.Use(s.builtins()...)
 	if !cfg.Cluster.enabled() {
 		// Sockets of an earlier run are gone: close them in the state, and
@@ -159,28 +162,30 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // openStore opens the action log and recovers the state from its newest
-// snapshot and the records after it.
-func openStore(ctx context.Context, cfg Config, m *metrics) (*store.Store[chat.State], error) {
+// snapshot and the records after it. ready is the /readyz check of the
+// log's storage (nil in memory).
+func openStore(ctx context.Context, cfg Config, m *metrics) (st *store.Store[chat.State], ready func() error, err error) {
 	reduce := chat.NewReducer(chat.Options{History: cfg.History})
 	if cfg.Data == "" {
-		return store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{Outcome: chat.OutcomeOf})
+		st, err = store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{Outcome: chat.OutcomeOf})
+		return st, nil, err
 	}
 	start := time.Now()
-	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger, OnSync: m.onSync()})
+	flog, err := file.Open(cfg.Data, file.Options{Fsync: cfg.Fsync, Prune: cfg.Prune, Logger: cfg.Logger, OnSync: m.onSync(), OnHealth: m.onHealth()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	st, err := store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{
+	st, err = store.Open(ctx, chat.State{}, reduce, store.Options[chat.State]{
 		Log: m.log(flog), Snapshots: m.snapshots(flog), Codec: chat.Codec{}, SnapshotEvery: cfg.SnapshotEvery, Logger: cfg.Logger,
 		Outcome: chat.OutcomeOf,
 	})
 	if err != nil {
 		flog.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	cfg.Logger.Info().Str("data", cfg.Data).Str("fsync", cfg.Fsync.String()).Uint64("seq", st.Seq()).
 		Dur("took", time.Since(start)).Msg("state recovered")
-	return st, nil
+	return st, storageReady(flog), nil
 }
 
 // Store returns the server's store, for middleware that reads the state or
@@ -222,6 +227,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) close() error {
+	s.redo.close()
 	if s.leases != nil {
 		s.leases.close()
 	}

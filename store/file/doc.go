@@ -11,6 +11,9 @@
 //	DIR/log/<first seq, 20 digits>.seg         segments, oldest first
 //	DIR/snapshots/<seq, 20 digits>.snap        snapshots (the newest few)
 //	DIR/snapshots/<seq>.<random>.tmp           a snapshot being written
+//	DIR/log/CUT                                where to cut a failed append (rarely; see Storage failures)
+//	DIR/log/PROBE                              written and removed while the log heals
+//	DIR/repair-<time>/                         what Repair cut
 //
 // Only the last segment is ever written to; Append starts a new one once
 // the last has reached Options.SegmentSize.
@@ -85,6 +88,37 @@
 // Always the records from the hole on were never acknowledged, and
 // truncating at the offset named loses nothing that was.
 //
+// # Storage failures
+//
+// A failed write, fsync or segment roll (a full disk, EIO, EDQUOT) fails
+// its batch with an error wrapping store.ErrUnavailable, which reaches
+// clients as the retryable wire error `unavailable`, and stops appends:
+// Err then returns the reason (a server reports it at /readyz) and
+// Options.OnHealth hears of it. The batch is cut off the segment at once,
+// back to the end of the last acknowledged record; if even that truncate
+// fails, a CUT marker in the log directory records where to cut, and both
+// healing and the next Open cut there, so that a refused batch never comes
+// back. (Only if the marker cannot be written either, and the process
+// stops before the log heals, can those records reappear; an error line
+// says so.)
+//
+// The log then heals in the background, every HealInterval: it reopens
+// the active segment, cuts it at the last acknowledged offset, fsyncs it,
+// and writes, fsyncs and removes a 64 KiB probe file; once all that works,
+// appends resume without a restart. The log heals rather than exit, so
+// that a full disk emptied by an operator, or an I/O hiccup, needs no
+// restart, and readers and sockets stay up meanwhile. If the segment has
+// lost acknowledged bytes, healing stops, and a restart recovers what is
+// on disk. Under Interval and Off, a failed fsync may have lost the
+// records acknowledged since the last good one, as a power loss would.
+//
+// The tests drive the log through a file system that injects write,
+// fsync and truncate errors, short writes, a crash at every step and the
+// loss of every unsynced byte, and check over many seeds that under
+// Always no subscriber of a store on the log sees an action before it is
+// on disk, and that under every policy recovery yields a prefix of the
+// acknowledged actions that keeps everything the policy promised.
+//
 // SaveSnapshot first fsyncs the log up to the snapshot's seq, so a
 // snapshot is never ahead of the durable log, then writes a temporary
 // file, fsyncs it, renames it into place and fsyncs the directory.
@@ -94,19 +128,25 @@
 // Open reads every segment and checks the header, every record's CRC, that
 // every record decodes and that seqs are consecutive. A record cut off by
 // a crash at the end of the last segment (an incomplete length, CRC or
-// payload running to the end of the file, a last record whose CRC fails
-// and that ends exactly at the end, zero bytes where the file system
-// extended the file, or an incomplete header of a just created segment)
-// is truncated, and a warning names the file, the offset and the number of
-// bytes dropped. Under Fsync Always such a record was never acknowledged.
-// An incomplete record whose seq is not the next one, or that is followed
-// by an intact record (its length field is damaged), is not a torn append
-// and fails Open.
+// payload running to the end of the file, zero bytes where the file system
+// extended the file, a record whose last pages, from a page boundary on,
+// are such zero bytes, or an incomplete header of a just created segment)
+// is a torn tail: it is truncated, and a warning names the file, the
+// offset and the number of bytes dropped. Under Fsync Always such a record
+// was never acknowledged. An incomplete record whose seq is not the next
+// one, that is followed by an intact record, or whose bytes to the end of
+// the file hold a valid CRC for their true length (its length field is
+// damaged), is not a torn append and fails Open.
 //
-// Damage anywhere else fails Open with a *CorruptError that names the file
-// and the byte offset and says how to repair it by hand: restore the file
-// from a backup, or truncate it at that offset, which loses the actions
-// after the last good seq. Nothing acknowledged is dropped silently.
+// A complete record whose CRC fails, anywhere, the last one included, and
+// damage anywhere else fail Open with a *CorruptError that names the file,
+// the byte offset and the seq expected there, and names the repair
+// command: `statecast repair -data DIR` (Repair) cuts the log there after
+// asking, keeps a copy of what it cuts (and of the snapshots past the cut)
+// in DIR/repair-<time>, and reports the seqs lost; or by hand, restore the
+// file from a backup or truncate it at that offset. Either loses the
+// actions after the last good seq. Nothing acknowledged is dropped
+// silently.
 //
 // With Options.ReadOnly (for reading the directory of a running server)
 // Open never writes: it stops before a torn tail instead of truncating it.
