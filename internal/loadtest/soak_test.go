@@ -49,12 +49,12 @@ func TestSoakShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(rows) < 8 || !strings.HasPrefix(rows[0], "seconds,rss_bytes,goroutines,fds,queue_frames") {
+	if len(rows) < 8 || !strings.HasPrefix(rows[0], "seconds,rss_bytes,heap_bytes,goroutines,fds,queue_frames") {
 		t.Errorf("csv: %d rows, header %q; want a header and a row per 200ms of 3s", len(rows), rows[0])
 	}
 	for _, row := range rows[1:] {
-		if f := strings.Split(row, ","); len(f) != 7 || f[1] == "0" || f[2] == "0" || f[3] == "0" {
-			t.Errorf("csv row %q: want RSS, goroutines and fds sampled", row)
+		if f := strings.Split(row, ","); len(f) != 8 || f[1] == "0" || f[2] == "0" || f[3] == "0" || f[4] == "0" {
+			t.Errorf("csv row %q: want RSS, heap, goroutines and fds sampled", row)
 		}
 	}
 	svg, err := os.ReadFile(prefix + ".svg")

@@ -19,6 +19,7 @@ type soakSeries struct {
 
 var soakLines = []soakSeries{
 	{"server RSS", "MiB", 1 << 20, func(s soakSample) float64 { return s.RSSBytes }},
+	{"Go heap in use", "MiB", 1 << 20, func(s soakSample) float64 { return s.HeapBytes }},
 	{"goroutines", "", 1, func(s soakSample) float64 { return s.Goroutines }},
 	{"open file descriptors", "", 1, func(s soakSample) float64 { return s.FDs }},
 	{"frames waiting in send queues", "", 1, func(s soakSample) float64 { return s.QueueFrames }},
@@ -50,9 +51,9 @@ func drift(samples []soakSample, get func(soakSample) float64) float64 {
 // writeSoakFiles writes prefix.csv, prefix.json and prefix.svg.
 func writeSoakFiles(prefix string, samples []soakSample, counts *soakCounts) error {
 	var csv strings.Builder
-	csv.WriteString("seconds,rss_bytes,goroutines,fds,queue_frames,sockets,room_feeds\n")
+	csv.WriteString("seconds,rss_bytes,heap_bytes,goroutines,fds,queue_frames,sockets,room_feeds\n")
 	for _, s := range samples {
-		fmt.Fprintf(&csv, "%.1f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n", s.At.Seconds(), s.RSSBytes, s.Goroutines,
+		fmt.Fprintf(&csv, "%.1f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f\n", s.At.Seconds(), s.RSSBytes, s.HeapBytes, s.Goroutines,
 			s.FDs, s.QueueFrames, s.Sockets, s.RoomFeeds)
 	}
 	js, err := json.MarshalIndent(map[string]any{"samples": samples, "counts": counts}, "", "  ")

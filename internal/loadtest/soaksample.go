@@ -18,6 +18,9 @@ type soakSample struct {
 	At time.Duration `json:"at"`
 	// RSSBytes is the server's resident memory.
 	RSSBytes float64 `json:"rssBytes"`
+	// HeapBytes is go_memstats_heap_inuse_bytes: the Go heap's spans in
+	// use, which RSS follows with the garbage collector's lag.
+	HeapBytes float64 `json:"heapBytes"`
 	// Goroutines is go_goroutines.
 	Goroutines float64 `json:"goroutines"`
 	// FDs is the server's open file descriptors.
@@ -55,8 +58,9 @@ func (s *sampler) take(at time.Duration) (soakSample, error) {
 	if err != nil {
 		return soakSample{}, err
 	}
-	smp := soakSample{At: at, RSSBytes: m["process_resident_memory_bytes"], Goroutines: m["go_goroutines"],
-		FDs: m["process_open_fds"], QueueFrames: m["statecast_send_queue_frames"],
+	smp := soakSample{At: at, RSSBytes: m["process_resident_memory_bytes"], HeapBytes: m["go_memstats_heap_inuse_bytes"],
+		Goroutines: m["go_goroutines"],
+		FDs:        m["process_open_fds"], QueueFrames: m["statecast_send_queue_frames"],
 		Sockets: m["statecast_connections_open"], RoomFeeds: m["statecast_room_feeds"]}
 	if s.pid > 0 {
 		p, err := readProc(s.pid)
