@@ -23,6 +23,14 @@
 // -hold and closes them: handshakes per second, handshake latency and, with
 // -pid, the server's resident memory per idle connection.
 //
+// A soak (-mode soak) runs a mixed load for -minutes: residents that read
+// everything, some of them writing, each dropping its socket now and then
+// and resuming (v2 lastSeq and token); users that connect, reload and
+// leave; slow readers. It samples the server's RSS, Go heap, goroutines,
+// open file descriptors, sockets and send-queue frames every -sample and
+// writes them as CSV, JSON and an SVG chart, to show whether anything
+// grows (see soak.go).
+//
 // # How
 //
 // Each message's text is a marker, w<writer>#<seq>@<unix ns when sent>,
