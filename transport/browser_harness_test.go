@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/statecast/statecast/internal/browsertest"
 )
 
 // These tests drive the embedded chat page (transport/web) in headless
@@ -36,89 +33,7 @@ type headlessBrowser struct {
 // CI=true.
 func newBrowser(t *testing.T) *headlessBrowser {
 	t.Helper()
-	path := findChromium()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found on PATH (CI=true, so the browser tests must run)")
-		}
-		t.Skip("chromium not found on PATH; install it to run the browser tests")
-	}
-	dataDir := t.TempDir() // registered first, so it is removed after the browser stopped
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // as root, in a container
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(dataDir),
-		chromedp.WindowSize(1000, 640),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		// Pages are closed by their own cleanups, which run before this one.
-		// Close the browser gracefully, then free the allocator, which waits
-		// for the browser process to exit.
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := chromedp.Cancel(cctx); err != nil {
-			t.Logf("closing the browser: %v", err)
-		}
-		cancel()
-		cancelBrowser()
-		cancelAlloc()
-		awaitNoProcessUsing(t, dataDir)
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return &headlessBrowser{t: t, ctx: ctx}
-}
-
-func findChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// awaitNoProcessUsing waits until no process runs with dir as its user data
-// directory: Chrome's helpers (zygote, renderers) can exit shortly after the
-// browser itself. Any still there after a few seconds are killed and reported.
-func awaitNoProcessUsing(t *testing.T, dir string) {
-	if runtime.GOOS != "linux" {
-		return
-	}
-	want := []byte("--user-data-dir=" + dir + "\x00")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var left []*os.Process
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			if err == nil && strings.Contains(string(cmdline), string(want)) {
-				if p, err := os.FindProcess(pid); err == nil {
-					left = append(left, p)
-				}
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, p := range left {
-				p.Kill()
-			}
-			t.Errorf("%d browser processes still ran after the browser closed; killed them", len(left))
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return &headlessBrowser{t: t, ctx: browsertest.Start(t, chromedp.WindowSize(1000, 640))}
 }
 
 // chatPage is one tab showing the chat page, in its own browser context.

@@ -1,12 +1,10 @@
 package transport_test
 
 import (
-	"context"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/statecast/statecast/internal/browsertest"
 )
 
 // newTLSBrowser starts Chromium as newBrowser does, trusting exactly the
@@ -14,39 +12,7 @@ import (
 // browser trusts a certificate of a real CA.
 func newTLSBrowser(t *testing.T, f leafFiles) *headlessBrowser {
 	t.Helper()
-	path := findChromium()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found on PATH (CI=true, so the browser tests must run)")
-		}
-		t.Skip("chromium not found on PATH; install it to run the browser tests")
-	}
-	dataDir := t.TempDir() // registered first, so it is removed after the browser stopped
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(dataDir),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("ignore-certificate-errors-spki-list", f.spki()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := chromedp.Cancel(cctx); err != nil {
-			t.Logf("closing the browser: %v", err)
-		}
-		cancel()
-		cancelBrowser()
-		cancelAlloc()
-		awaitNoProcessUsing(t, dataDir)
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return &headlessBrowser{t: t, ctx: ctx}
+	return &headlessBrowser{t: t, ctx: browsertest.Start(t, chromedp.Flag("ignore-certificate-errors-spki-list", f.spki()))}
 }
 
 // TestWssBrowserChat: the chat page, loaded over https:, connects over
