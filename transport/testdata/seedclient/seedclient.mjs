@@ -1,5 +1,5 @@
-// seedclient.mjs runs the seed document's JavaScript chat clients
-// (/work/shared/seed/websocket-chat-seed.md) against a chat server:
+// seedclient.mjs runs the seed document's JavaScript chat clients (the
+// clients the project grew from, unchanged in their logic) against a chat server:
 //
 //   - the `useSocket` React hook ("Хук для подключения сокета"), as a plain
 //     function whose React state is kept in local variables;
