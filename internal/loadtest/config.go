@@ -44,7 +44,9 @@ func (c config) v2() bool { return c.dialect == "v2" }
 
 const usage = `usage: statecast-load [flags]   (or: statecast bench [flags])
 
-Drives a chat server that speaks the v1 (seed) or v2 dialect, on this
+Drives a chat server that speaks the v1 (seed) or v2 dialect, or a
+Centrifugo server (-dialect centrifugo, configured by centrifugo.json beside
+the tool's source), on this
 machine only (127.0.0.0/8, ::1, localhost), and reports its throughput,
 latency, losses and CPU. Modes:
 
@@ -81,7 +83,7 @@ func parseArgs(args []string) (config, error) {
 	}
 	fs.StringVar(&c.mode, "mode", "fanout", "fanout, history, storm or soak")
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:3005/chat", "the room's WebSocket `URL`; its host must be a loopback address or localhost")
-	fs.StringVar(&c.dialect, "dialect", "v1", "v1 (seed events) or v2 (subprotocol statecast.v2: snapshot and patches)")
+	fs.StringVar(&c.dialect, "dialect", "v1", "v1 (seed events), v2 (subprotocol statecast.v2: snapshot and patches), or centrifugo (Centrifugo's JSON protocol; the URL's ?channel= names the channel)")
 	fs.IntVar(&c.clients, "clients", 100, "connected clients (storm: connections to open)")
 	fs.IntVar(&c.writers, "writers", 10, "how many of the clients post messages")
 	fs.IntVar(&c.messages, "messages", 1000, "messages posted in all, shared by the writers")
@@ -128,10 +130,12 @@ func parseArgs(args []string) (config, error) {
 	switch {
 	case c.mode != "fanout" && c.mode != "history" && c.mode != "storm" && c.mode != "soak":
 		return c, usageErrorf("-mode %q: want fanout, history, storm or soak", c.mode)
-	case c.mode == "soak" && (c.soakFor <= 0 || c.sample <= 0 || c.churn < 0):
-		return c, usageErrorf("soak: -minutes and -sample must be positive, -churn not negative")
-	case c.dialect != "v1" && c.dialect != "v2":
-		return c, usageErrorf("-dialect %q: want v1 or v2", c.dialect)
+	case c.mode == "soak" && (c.dialect == "centrifugo" || c.soakFor <= 0 || c.sample <= 0 || c.churn < 0):
+		return c, usageErrorf("soak: statecast only, -minutes and -sample positive, -churn not negative")
+	case c.dialect != "v1" && c.dialect != "v2" && c.dialect != "centrifugo":
+		return c, usageErrorf("-dialect %q: want v1, v2 or centrifugo", c.dialect)
+	case c.dialect == "centrifugo" && (c.mode == "history" || c.historyFill > 0 || c.flood > 0):
+		return c, usageErrorf("-dialect centrifugo: no history fill and no flood")
 	case c.clients < 1:
 		return c, usageErrorf("-clients must be at least 1")
 	case c.mode != "storm" && (c.writers < 1 || c.writers > c.clients):
