@@ -23,7 +23,7 @@ func TestParseArgs(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{
-		{"-mode", "soak"}, {"-dialect", "v3"}, {"-writers", "0"}, {"-writers", "200"}, {"-messages", "5"},
+		{"-mode", "soak", "-minutes", "0"}, {"-mode", "soak", "-dialect", "centrifugo"}, {"-mode", "bogus"}, {"-dialect", "centrifugo", "-flood", "2"}, {"-dialect", "v3"}, {"-writers", "0"}, {"-writers", "200"}, {"-messages", "5"},
 		{"-rooms", "2"}, {"-clients", "0"}, {"-concurrency", "0"}, {"-timeout", "0s"}, {"extra"},
 	} {
 		if _, err := parseArgs(args); err == nil {
@@ -43,7 +43,7 @@ func TestParseArgs(t *testing.T) {
 // a bad command line matches ErrUsage, -h is flag.ErrHelp.
 func TestRunUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"-url", "ws://example.com/chat"}, {"-clients", "x"}, {"-mode", "soak"}, {"extra"}} {
+	for _, args := range [][]string{{"-url", "ws://example.com/chat"}, {"-clients", "x"}, {"-mode", "bogus"}, {"extra"}} {
 		if err := Run(context.Background(), args, io.Discard); !errors.Is(err, ErrUsage) {
 			t.Errorf("Run %v = %v, want an ErrUsage", args, err)
 		}
