@@ -28,12 +28,12 @@ type headlessBrowser struct {
 	ctx context.Context // the browser's first tab; pages are created from it
 }
 
-// newBrowser starts Chromium and stops it, and every process it started,
-// when the test ends. Without Chromium it skips the test, or fails it when
-// CI=true.
+// newBrowser returns the package's shared Chromium (TestMain stops it), in
+// which each page opens a browser context of its own. Without Chromium it
+// skips the test, or fails it when CI=true.
 func newBrowser(t *testing.T) *headlessBrowser {
 	t.Helper()
-	return &headlessBrowser{t: t, ctx: browsertest.Start(t, chromedp.WindowSize(1000, 640))}
+	return &headlessBrowser{t: t, ctx: browsertest.Shared(t, chromedp.WindowSize(1000, 640))}
 }
 
 // chatPage is one tab showing the chat page, in its own browser context.

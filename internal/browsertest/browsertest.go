@@ -4,11 +4,13 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,72 @@ import (
 // skipped, or fails when CI=true: CI must run the browser tests.
 func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	path := need(t)
+	dataDir := t.TempDir() // registered first, so it is removed after the browser stopped
+	ctx, stop, err := start(path, dataDir, extra)
+	if err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	t.Cleanup(func() {
+		// Tabs are closed by their own cleanups, which run before this one.
+		if msg := stop(); msg != "" {
+			t.Error(msg)
+		}
+	})
+	return ctx
+}
+
+// shared is the browser that Shared starts once per test binary.
+var shared struct {
+	mu   sync.Mutex
+	ctx  context.Context
+	stop func() string
+	dir  string
+}
+
+// Shared returns the context of one browser that the tests of a binary
+// share, started with extra by the first call: each test opens its pages
+// in browser contexts of their own (chromedp.WithNewBrowserContext), which
+// keeps their cookies apart, without paying for a browser each. The
+// binary's TestMain must call StopShared after the tests ran.
+func Shared(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	path := need(t)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ctx == nil {
+		dir, err := os.MkdirTemp("", "browsertest-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop, err := start(path, dir, extra)
+		if err != nil {
+			os.RemoveAll(dir)
+			t.Fatalf("starting %s: %v", path, err)
+		}
+		shared.ctx, shared.stop, shared.dir = ctx, stop, dir
+	}
+	return shared.ctx
+}
+
+// StopShared stops the browser Shared started, if any, and reports on
+// standard error a browser process it had to kill.
+func StopShared() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.ctx == nil {
+		return
+	}
+	if msg := shared.stop(); msg != "" {
+		fmt.Fprintln(os.Stderr, "browsertest:", msg)
+	}
+	os.RemoveAll(shared.dir)
+	shared.ctx, shared.stop = nil, nil
+}
+
+// need returns the path of Chromium, or skips t (fails it when CI=true).
+func need(t testing.TB) string {
+	t.Helper()
 	path := find()
 	if path == "" {
 		if os.Getenv("CI") == "true" {
@@ -29,7 +97,13 @@ func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context 
 		}
 		t.Skip("chromium not found on PATH; install it to run the browser tests")
 	}
-	dataDir := t.TempDir() // registered first, so it is removed after the browser stopped
+	return path
+}
+
+// start starts the browser with its user data in dataDir; stop closes it
+// gracefully, frees the allocator (which waits for the browser process)
+// and returns what went wrong, if anything.
+func start(path, dataDir string, extra []chromedp.ExecAllocatorOption) (ctx context.Context, stop func() string, err error) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox, // as root, in a container
@@ -40,23 +114,25 @@ func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context 
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
 	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		// Tabs are closed by their own cleanups, which run before this one.
-		// Close the browser gracefully, then free the allocator, which waits
-		// for the browser process to exit.
+	stop = func() string {
+		var msg string
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := chromedp.Cancel(cctx); err != nil {
-			t.Logf("closing the browser: %v", err)
+			msg = fmt.Sprintf("closing the browser: %v; ", err)
 		}
 		cancel()
 		cancelBrowser()
 		cancelAlloc()
-		awaitNoProcessUsing(t, dataDir)
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		t.Fatalf("starting %s: %v", path, err)
+		if n := awaitNoProcessUsing(dataDir); n > 0 {
+			msg += fmt.Sprintf("%d browser processes still ran after the browser closed; killed them", n)
+		}
+		return msg
 	}
-	return ctx
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
 }
 
 // find returns the path of a Chromium binary, or "".
@@ -71,11 +147,11 @@ func find() string {
 
 // awaitNoProcessUsing waits until no process runs with dir as its user data
 // directory: Chromium's helpers (zygote, renderers) can exit shortly after
-// the browser itself. Any still there after a few seconds are killed and
-// reported.
-func awaitNoProcessUsing(t testing.TB, dir string) {
+// the browser itself. Any still there after a few seconds are killed, and
+// counted.
+func awaitNoProcessUsing(dir string) (killed int) {
 	if runtime.GOOS != "linux" {
-		return
+		return 0
 	}
 	want := "--user-data-dir=" + dir + "\x00"
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -93,14 +169,13 @@ func awaitNoProcessUsing(t testing.TB, dir string) {
 			}
 		}
 		if len(left) == 0 {
-			return
+			return 0
 		}
 		if time.Now().After(deadline) {
 			for _, p := range left {
 				p.Kill()
 			}
-			t.Errorf("%d browser processes still ran after the browser closed; killed them", len(left))
-			return
+			return len(left)
 		}
 	}
 }
