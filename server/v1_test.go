@@ -5,7 +5,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"testing"
@@ -48,38 +47,14 @@ func expectPresence(t *testing.T, c *chattest.Client, name, id, username string)
 	}
 }
 
-// chatMsg is one message object of a messagesList.
-type chatMsg struct {
-	ID, UserID, Username, Message, At string
-	Seq                               float64
-}
-
-func (m chatMsg) String() string { return fmt.Sprintf("%s:%q", m.Username, m.Message) }
+// chatMsg is one entry of a v1 messagesList.
+type chatMsg = chattest.Message
 
 // expectWritten reads the next frame, fails unless it is a messageWritten,
 // and returns its messages, which must have a string username and message.
 func expectWritten(t *testing.T, c *chattest.Client) []chatMsg {
 	t.Helper()
-	e := c.Expect("messageWritten")
-	raw, ok := e["messagesList"].([]any)
-	if !ok {
-		t.Fatalf("messagesList missing or not an array: %v", e)
-	}
-	out := make([]chatMsg, len(raw))
-	for i, x := range raw {
-		o, _ := x.(map[string]any)
-		u, ok1 := o["username"].(string)
-		m, ok2 := o["message"].(string)
-		if !ok1 || !ok2 {
-			t.Fatalf("messagesList[%d] lacks a string username or message: %v", i, e)
-		}
-		out[i] = chatMsg{Username: u, Message: m}
-		out[i].ID, _ = o["id"].(string)
-		out[i].UserID, _ = o["userId"].(string)
-		out[i].At, _ = o["at"].(string)
-		out[i].Seq, _ = o["seq"].(float64)
-	}
-	return out
+	return c.Expect("messageWritten").Messages(t)
 }
 
 // expectMessage reads the next frame, which must be the messageWritten of

@@ -4,7 +4,6 @@ package transport_test
 // internal/chattest's client.
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -123,40 +122,13 @@ func until(t *testing.T, c *chattest.Client, name string) chattest.Event {
 	}
 }
 
-// chatMsg is one message object of a messagesList.
-type chatMsg struct {
-	ID, UserID, Username, Message, At string
-	Seq                               float64
-}
+// chatMsg is one entry of a v1 messagesList.
+type chatMsg = chattest.Message
 
-func (m chatMsg) String() string { return fmt.Sprintf("%s:%q", m.Username, m.Message) }
-
-// messagesOf returns e's messagesList, which must be a JSON array of objects
-// with string username and message.
+// messagesOf returns e's messagesList (see chattest.Event.Messages).
 func messagesOf(t *testing.T, e chattest.Event) []chatMsg {
 	t.Helper()
-	raw, ok := e["messagesList"].([]any)
-	if !ok {
-		t.Fatalf("messagesList missing or not an array: %v", e)
-	}
-	out := make([]chatMsg, len(raw))
-	for i, x := range raw {
-		o, ok := x.(map[string]any)
-		if !ok {
-			t.Fatalf("messagesList[%d] is not an object: %v", i, e)
-		}
-		u, ok1 := o["username"].(string)
-		m, ok2 := o["message"].(string)
-		if !ok1 || !ok2 {
-			t.Fatalf("messagesList[%d] lacks a string username or message: %v", i, o)
-		}
-		out[i] = chatMsg{Username: u, Message: m}
-		out[i].ID, _ = o["id"].(string)
-		out[i].UserID, _ = o["userId"].(string)
-		out[i].At, _ = o["at"].(string)
-		out[i].Seq, _ = o["seq"].(float64)
-	}
-	return out
+	return e.Messages(t)
 }
 
 // texts returns the message texts of msgs.

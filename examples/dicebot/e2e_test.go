@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,11 +92,11 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	log := &servingLog{serving: make(chan struct{})}
+	log := chattest.NewServingLog()
 	go func() {
 		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-format", "json"}, nil, cli.Output(io.Discard, log))
 	}()
-	awaitServing(t, log)
+	log.Await(t)
 	cancel()
 	select {
 	case err := <-done:
@@ -107,29 +105,5 @@ func TestRunStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return")
-	}
-}
-
-// servingLog is a log writer that closes serving once the server logs
-// that it listens, so that a test cancels run only after its start.
-type servingLog struct {
-	once    sync.Once
-	serving chan struct{}
-}
-
-func (w *servingLog) Write(p []byte) (int, error) {
-	if bytes.Contains(p, []byte(`"statecast serving"`)) {
-		w.once.Do(func() { close(w.serving) })
-	}
-	return len(p), nil
-}
-
-// awaitServing waits until log saw the server start.
-func awaitServing(t *testing.T, log *servingLog) {
-	t.Helper()
-	select {
-	case <-log.serving:
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not start serving within 10s")
 	}
 }
