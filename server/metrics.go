@@ -61,7 +61,7 @@ func newMetrics(disabled bool) *metrics {
 	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statecast_handshakes_refused_total",
 		Help: "WebSocket upgrades refused at the door, by why: with 503, conns (total cap), address (cap per address), handshakes (an address's handshake budget); with 403, rooms (a new room beyond -max-rooms)."},
 		[]string{"why"})
-	m.appendTook = histogram("statecast_log_append_duration_seconds", "Time to append one batch to the action log, fsync included.", storageBuckets)
+	m.appendTook = histogram("statecast_log_append_duration_seconds", "Time to append one batch to the action log, from its write to its fsync.", storageBuckets)
 	m.appendBatch = histogram("statecast_log_append_batch_size", "Actions per log append (group commit).", prometheus.ExponentialBuckets(1, 2, 10))
 	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one fsync of the action log's active segment.", storageBuckets)
 	m.snapTook = histogram("statecast_snapshot_duration_seconds", "Time to write one snapshot (after encoding it), successful or not.", storageBuckets)
@@ -227,7 +227,34 @@ func (m *metrics) log(l store.Log) store.Log {
 	if f, ok := l.(store.Follower); ok {
 		return timedFollower{timedLog: t, follow: f.Follow}
 	}
+	if p, ok := l.(store.Pipeliner); ok {
+		return timedPipeliner{timedLog: t, write: p.Write}
+	}
 	return t
+}
+
+// timedPipeliner is a timedLog that keeps the Pipeliner's Write, so that a
+// store on it still pipelines its commits. A batch's time runs from its
+// Write to the return of its durable.
+type timedPipeliner struct {
+	timedLog
+	write func(ctx context.Context, batch []*actions.Action) (func() error, error)
+}
+
+func (l timedPipeliner) Write(ctx context.Context, batch []*actions.Action) (func() error, error) {
+	start := time.Now()
+	durable, err := l.write(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		err := durable()
+		l.m.appendTook.Observe(time.Since(start).Seconds())
+		if err == nil && len(batch) > 0 {
+			l.m.appendBatch.Observe(float64(len(batch)))
+		}
+		return err
+	}, nil
 }
 
 // timedFollower is a timedLog that keeps the Follower's Follow, so that a

@@ -50,6 +50,23 @@ type Log interface {
 	Close() error
 }
 
+// Pipeliner is a Log that takes an append in two steps, so that the store
+// writes the next batch while the last one is made durable, and applies
+// the one before meanwhile: a pipelined commit. The store uses Write
+// instead of Append when its log has it (and is not a Follower).
+type Pipeliner interface {
+	Log
+	// Write writes batch as the next records and sets each action's Seq,
+	// as Append does, and returns a function that makes them as durable as
+	// Append would have when it returned: durable returns nil then, or the
+	// error that lost the batch (its actions then count as never
+	// appended). Records are not acknowledged, nor visible to Read, until
+	// their durable returned nil. A failure cuts off the failed batch and
+	// every later one not yet durable. The store calls Write from one
+	// goroutine and the durable functions from another, in write order.
+	Write(ctx context.Context, batch []*actions.Action) (durable func() error, err error)
+}
+
 // ErrUnavailable is wrapped by the errors of a Log that cannot take
 // appends for now but expects to recover by itself (its disk is full or
 // failing): the batch was not appended, and its sender may retry later.

@@ -357,8 +357,14 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 // loop is the single apply loop: the only goroutine that changes the state.
 // It takes every request already waiting as one batch, so that one log
 // append (one fsync) covers them all: group commit.
+//
+// On a Pipeliner log the commit is pipelined instead (see runPipeline).
 func (s *Store[S]) loop() {
 	defer close(s.done)
+	if p, ok := s.opts.Log.(Pipeliner); ok && s.follow == nil {
+		s.runPipeline(p)
+		return
+	}
 	batch := make([]*request, 0, maxBatch)
 	acts := make([]*actions.Action, 0, maxBatch)
 	for req := range s.queue {

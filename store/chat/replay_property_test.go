@@ -261,13 +261,23 @@ type batchCounter struct {
 }
 
 func (b batchCounter) Append(ctx context.Context, batch []*actions.Action) error {
+	b.count(batch)
+	return b.Log.Append(ctx, batch)
+}
+
+// Write is the pipelined commit's append (store.Pipeliner).
+func (b batchCounter) Write(ctx context.Context, batch []*actions.Action) (func() error, error) {
+	b.count(batch)
+	return b.Log.Write(ctx, batch)
+}
+
+func (b batchCounter) count(batch []*actions.Action) {
 	if len(batch) > 1 {
 		b.n.Add(1)
 	}
 	if b.slow.Load() {
 		time.Sleep(time.Millisecond)
 	}
-	return b.Log.Append(ctx, batch)
 }
 
 // recorder keeps the encoded state after every seq, as subscribers see it.

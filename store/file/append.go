@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
 )
 
 // Append writes batch as the next records with one write call and, under
@@ -17,11 +18,96 @@ import (
 // an error wrapping store.ErrUnavailable and stops appends until the log
 // heals in the background (see Err); the batch never comes back.
 func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
-	if err := ctx.Err(); err != nil {
+	durable, err := l.Write(ctx, batch)
+	if err != nil {
 		return err
+	}
+	if err := durable(); err != nil {
+		clearSeqs(batch)
+		return err
+	}
+	return nil
+}
+
+// Write is the first half of Append, for store.Pipeliner: it writes batch
+// as the next records with one write call and sets each action's Seq, and
+// returns a function that makes them durable. Under Always that function
+// fsyncs, outside the lock that Write takes, so that the next batch is
+// written while this one syncs; one fsync covers every batch written
+// before it, and a batch an earlier fsync covered returns at once. Under
+// Interval and Never the records are acknowledged when Write returns and
+// the function returns nil.
+//
+// Until its function returned nil, a batch is not acknowledged: readers do
+// not see it, and a failed write or fsync cuts it off with every later
+// one, each function then returning the error that stopped appends. The
+// caller calls the functions in the order of the writes.
+func (l *Log) Write(ctx context.Context, batch []*actions.Action) (durable func() error, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.refuse(batch); err != nil || len(batch) == 0 {
+		return done, err
+	}
+	syncHeld := false
+	if l.f == nil || (l.size+l.pendingSize >= l.opts.SegmentSize && l.size > segmentHeaderSize) {
+		defer l.lockSync()()
+		syncHeld = true
+		if err := l.refuse(batch); err != nil {
+			return nil, err
+		}
+		if err := l.roll(); err != nil {
+			return nil, err
+		}
+	}
+	buf, err := l.encode(batch)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.f.Write(buf); err != nil {
+		// Wait for a sync in progress: it may not acknowledge records
+		// that fail cuts off once it began (see syncTo).
+		if !syncHeld {
+			defer l.lockSync()()
+		}
+		if l.err != nil { // that sync failed, and cut this batch off too
+			clearSeqs(batch)
+			return nil, l.err
+		}
+		return nil, l.fail(batch, fmt.Errorf("writing %s: %w", l.f.Name(), err))
+	}
+	if cap(buf) > 4<<20 {
+		l.buf = nil // do not hold on to the buffer of an unusually large batch
+	} else {
+		l.buf = buf[:0]
+	}
+	if l.opts.Fsync != Always {
+		l.size += int64(len(buf))
+		l.next += uint64(len(batch))
+		l.publish()
+		return done, nil
+	}
+	l.pending += uint64(len(batch))
+	l.pendingSize += int64(len(buf))
+	gen, last := l.gen, batch[len(batch)-1].Seq
+	return func() error { return l.syncTo(gen, last) }, nil
+}
+
+// lockSync takes syncMu while l.mu is held, in the order syncTo takes
+// them, and returns its unlock. Whatever l.mu guarded may have changed.
+func (l *Log) lockSync() (unlock func()) {
+	l.mu.Unlock()
+	l.syncMu.Lock()
+	l.mu.Lock()
+	return l.syncMu.Unlock
+}
+
+func done() error { return nil }
+
+// refuse returns why the log takes no batch now, if it does not; l.mu held.
+func (l *Log) refuse(batch []*actions.Action) error {
 	switch {
 	case l.err != nil:
 		return l.err
@@ -29,43 +115,71 @@ func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 		return ErrReadOnly
 	case l.opts.SnapshotsOnly:
 		return ErrSnapshotsOnly
-	case len(batch) == 0:
-		return nil
 	}
-	buf, err := l.encode(batch)
-	if err != nil {
+	return nil
+}
+
+// syncTo makes the records up to seq, written in generation gen, durable:
+// it fsyncs the active segment, outside l.mu, unless an fsync since their
+// write already did, and then acknowledges every record that fsync
+// covered. A generation ends when appends fail: its records not yet
+// acknowledged are gone. Under Always, appends fail only with syncMu held
+// (here, in a roll, or in Write, which waits for this fsync first), so no
+// generation ends while this fsync runs: what it made durable is never
+// cut off and refused.
+func (l *Log) syncTo(gen, seq uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	switch {
+	case gen != l.gen:
+		err := l.lost(gen, seq)
+		l.mu.Unlock()
+		return err
+	case seq < l.next:
+		l.mu.Unlock()
+		return nil
+	case l.err != nil: // closed
+		err := l.err
+		l.mu.Unlock()
 		return err
 	}
-	if l.f == nil || (l.size >= l.opts.SegmentSize && l.size > segmentHeaderSize) {
-		if err := l.roll(); err != nil {
-			clearSeqs(batch)
-			return err
-		}
+	f, name := l.f, l.f.Name()
+	coveredNext, coveredSize := l.next+l.pending, l.size+l.pendingSize
+	l.mu.Unlock()
+	err := l.timeSync(f)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		return l.fail(nil, fmt.Errorf("fsync %s: %w", name, err))
 	}
-	if _, err := l.f.Write(buf); err != nil {
-		return l.fail(batch, fmt.Errorf("writing %s: %w", l.f.Name(), err))
+	if coveredNext > l.next { // a sync under l.mu may have acknowledged them already
+		l.pending -= coveredNext - l.next
+		l.pendingSize -= coveredSize - l.size
+		l.next, l.size = coveredNext, coveredSize
 	}
-	if l.opts.Fsync == Always {
-		if err := l.syncSegment(); err != nil {
-			return l.fail(batch, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
-		}
-		l.synced = l.next - 1 + uint64(len(batch))
-	}
-	l.size += int64(len(buf))
-	l.next += uint64(len(batch))
+	l.synced = max(l.synced, coveredNext-1)
 	l.publish()
-	if cap(buf) > 4<<20 {
-		buf = nil // do not hold on to the buffer of an unusually large batch
-	}
-	l.buf = buf[:0]
 	return nil
+}
+
+// lost tells whether the record at seq, written in generation gen that has
+// ended since, was acknowledged before it ended (nil) or cut off; l.mu held.
+func (l *Log) lost(gen, seq uint64) error {
+	if seq < l.genEnds[gen] {
+		return nil
+	}
+	if l.err != nil {
+		return l.err
+	}
+	return fmt.Errorf("file: the batch was cut off when appends failed (%w)", store.ErrUnavailable)
 }
 
 // encode sets the batch's seqs and returns its records; l.mu held.
 func (l *Log) encode(batch []*actions.Action) ([]byte, error) {
 	buf := l.buf[:0]
 	for i, a := range batch {
-		a.Seq = l.next + uint64(i)
+		a.Seq = l.next + l.pending + uint64(i)
 		start := len(buf)
 		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0) // the record header, sealed below
 		var err error
@@ -88,15 +202,15 @@ func clearSeqs(batch []*actions.Action) {
 	}
 }
 
-// roll starts a new segment at seq l.next: it fsyncs the active one, then
+// roll starts a new segment: it fsyncs the active one (acknowledging the
+// records written and waiting for that), then
 // creates the new file with its header, fsyncs it and the directory.
 // l.mu held. If creating fails, the active segment stays in use.
 func (l *Log) roll() error {
 	if l.f != nil {
-		if err := l.syncSegment(); err != nil {
-			return l.fail(nil, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
+		if err := l.syncLocked(); err != nil {
+			return err
 		}
-		l.synced = l.next - 1
 	}
 	seg := segment{first: l.next, path: filepath.Join(l.logDir, segmentName(l.next))}
 	// O_TRUNC, not O_EXCL: a file of that name is what an earlier failed

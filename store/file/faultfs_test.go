@@ -155,6 +155,23 @@ func (fs *faultFS) ReadDir(name string) ([]os.DirEntry, error) {
 	if fs.crashed {
 		return nil, errCrashed
 	}
+	return fs.readDir(name), nil
+}
+
+// uncrashed is fs as a test's oracle sees it: its directories can be
+// listed even once the process crashed (what is on the disk is still there).
+func (fs *faultFS) uncrashed() fileSystem { return oracleFS{fs} }
+
+type oracleFS struct{ *faultFS }
+
+func (o oracleFS) ReadDir(name string) ([]os.DirEntry, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.readDir(name), nil
+}
+
+// readDir lists the files in the directory name; fs.mu held.
+func (fs *faultFS) readDir(name string) []os.DirEntry {
 	var out []os.DirEntry
 	for p := range fs.files {
 		if filepath.Dir(p) == name {
@@ -162,7 +179,7 @@ func (fs *faultFS) ReadDir(name string) ([]os.DirEntry, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
+	return out
 }
 
 func (fs *faultFS) MkdirAll(string, os.FileMode) error { return nil }

@@ -59,14 +59,23 @@ func (l *Log) setErr(err error) {
 
 // fail stops appends after a failed write, fsync or segment roll; l.mu
 // held. It clears the batch's seqs and cuts the active segment back to the
-// end of the last acknowledged record, so that a partly written batch,
-// refused to its senders, never comes back. If the cut itself fails, it
+// end of the last acknowledged record, so that a partly written batch, and
+// every batch written and not yet acknowledged (a new generation begins),
+// refused to their senders, never come back. If the cut itself, or its
+// fsync, fails, it
 // records in the CUT marker where to cut, which the heal goroutine and the
 // next Open honour. It then starts the heal goroutine.
 func (l *Log) fail(batch []*actions.Action, cause error) error {
 	clearSeqs(batch)
+	l.endGen()
 	if l.f != nil {
-		if terr := l.f.Truncate(l.size); terr != nil {
+		// The cut must be on the disk before the batch is refused: an
+		// fsync outside l.mu (see syncTo) may have put its bytes there.
+		terr := l.f.Truncate(l.size)
+		if terr == nil {
+			terr = l.f.Sync()
+		}
+		if terr != nil {
 			ev := l.log.Error().Err(terr).Str("file", l.f.Name()).Int64("offset", l.size)
 			if merr := l.writeCut(); merr != nil {
 				ev.AnErr("marker_error", merr).Msg("cannot cut back a failed append, nor record where to cut it: " +
@@ -87,6 +96,23 @@ func (l *Log) fail(batch []*actions.Action, cause error) error {
 	}
 	return err
 }
+
+// endGen cuts off the records written and not acknowledged: a new
+// generation of writes begins. It remembers where the old one ended, for
+// its batches still waiting in syncTo; l.mu held.
+func (l *Log) endGen() {
+	if l.genEnds == nil {
+		l.genEnds = map[uint64]uint64{}
+	}
+	l.genEnds[l.gen] = l.next
+	delete(l.genEnds, l.gen-keptGens) // a writer never waits on one this old
+	l.gen++
+	l.pending, l.pendingSize = 0, 0
+}
+
+// keptGens is how many ended generations syncTo can tell about: more
+// than the batches a writer has between Write and syncTo at a time.
+const keptGens = 64
 
 // healLoop tries to heal the log every Options.healEvery until it does,
 // it cannot, or Close.

@@ -39,17 +39,25 @@ type Log struct {
 	fs                   fileSystem // the segments' file system: Options.fs, by default the OS's
 	unlock               func()     // releases the directory lock
 
-	mu         sync.Mutex // guards the fields below; held by Append, syncs, rolls and Close
-	f          osFile     // the active (last) segment; nil until there is one, or read-only
-	size       int64      // bytes in f: the end of the last record appended (acknowledged)
-	next       uint64     // seq of the next record
-	synced     uint64     // every record up to this seq is on disk
-	err        error      // ErrClosed, or the storage failure that stops appends until healed
-	broken     error      // a failure healing cannot mend (acknowledged bytes are missing)
-	healing    bool       // the heal goroutine runs
-	cutWritten bool       // a CUT marker may exist, for heal to remove
-	segs       []segment  // every segment, oldest first
-	buf        []byte     // reused for encoding batches
+	// syncMu serializes the fsyncs made outside mu (see syncTo) and the
+	// segment rolls, which close the file those fsyncs use. Taken before mu.
+	syncMu sync.Mutex
+
+	mu          sync.Mutex        // guards the fields below; held by Append, Write, syncs, rolls and Close
+	f           osFile            // the active (last) segment; nil until there is one, or read-only
+	size        int64             // bytes in f: the end of the last record acknowledged
+	next        uint64            // seq of the next record after the acknowledged ones
+	pending     uint64            // records written after those, waiting for an fsync (Write under Always)
+	pendingSize int64             // their bytes
+	gen         uint64            // generation of writes: fail starts a new one, cutting off the pending records
+	genEnds     map[uint64]uint64 // next of ended generations: their records below it were acknowledged
+	synced      uint64            // every record up to this seq is on disk
+	err         error             // ErrClosed, or the storage failure that stops appends until healed
+	broken      error             // a failure healing cannot mend (acknowledged bytes are missing)
+	healing     bool              // the heal goroutine runs
+	cutWritten  bool              // a CUT marker may exist, for heal to remove
+	segs        []segment         // every segment, oldest first
+	buf         []byte            // reused for encoding batches
 
 	view   atomic.Pointer[view]  // what Read, LastSeq and FirstSeq see
 	health atomic.Pointer[error] // what Err returns while appends fail
@@ -159,6 +167,8 @@ func (l *Log) publish() {
 // the directory. Later calls of other methods return ErrClosed. Safe to
 // call twice.
 func (l *Log) Close() error {
+	l.syncMu.Lock() // no fsync outside l.mu runs on the file it closes
+	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	if l.closed.Load() {
 		l.mu.Unlock()
@@ -203,15 +213,20 @@ func (l *Log) syncLoop(stop chan struct{}) {
 	}
 }
 
-// syncLocked fsyncs the active segment if it holds unsynced records; l.mu
-// held. A failed fsync stops appends until the log heals (see fail).
+// syncLocked fsyncs the active segment if it holds unsynced records, and
+// acknowledges the records written and waiting for a sync; l.mu held. A
+// failed fsync stops appends until the log heals (see fail).
 func (l *Log) syncLocked() error {
-	if l.err != nil || l.f == nil || l.synced == l.next-1 {
+	if l.err != nil || l.f == nil || (l.synced == l.next-1 && l.pending == 0) {
 		return nil
 	}
-	if err := l.syncSegment(); err != nil {
+	if err := l.timeSync(l.f); err != nil {
 		return l.fail(nil, fmt.Errorf("fsync %s: %w", l.f.Name(), err))
 	}
+	l.next += l.pending
+	l.size += l.pendingSize
+	l.pending, l.pendingSize = 0, 0
 	l.synced = l.next - 1
+	l.publish()
 	return nil
 }

@@ -91,7 +91,7 @@ func (o *outcomes) check(t *testing.T, l *Log, policy Fsync, powerLoss bool, wha
 // durableLastSeq returns the last seq on the disk of fsys in dir's log, as
 // recovery would find it.
 func durableLastSeq(fsys *faultFS, dir string) uint64 {
-	segs, _ := listSegmentsIn(fsys, filepath.Join(dir, "log"))
+	segs, _ := listSegmentsIn(fsys.uncrashed(), filepath.Join(dir, "log"))
 	var last uint64
 	for _, seg := range segs {
 		b := fsys.durable(seg.path)
