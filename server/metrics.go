@@ -244,15 +244,16 @@ type timedPipeliner struct {
 func (l timedPipeliner) Write(ctx context.Context, batch []*actions.Action) (func() error, error) {
 	start := time.Now()
 	durable, err := l.write(ctx, batch)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case durable == nil:
+		l.observe(start, batch, nil)
+		return nil, nil
 	}
 	return func() error {
 		err := durable()
-		l.m.appendTook.Observe(time.Since(start).Seconds())
-		if err == nil && len(batch) > 0 {
-			l.m.appendBatch.Observe(float64(len(batch)))
-		}
+		l.observe(start, batch, err)
 		return err
 	}, nil
 }
@@ -285,11 +286,16 @@ type timedLog struct {
 func (l timedLog) Append(ctx context.Context, batch []*actions.Action) error {
 	start := time.Now()
 	err := l.Log.Append(ctx, batch)
+	l.observe(start, batch, err)
+	return err
+}
+
+// observe records the time and size of an append that began at start.
+func (l timedLog) observe(start time.Time, batch []*actions.Action, err error) {
 	l.m.appendTook.Observe(time.Since(start).Seconds())
 	if err == nil && len(batch) > 0 {
 		l.m.appendBatch.Observe(float64(len(batch)))
 	}
-	return err
 }
 
 // timedSnapshots is a store.Snapshots whose SaveSnapshot is timed.

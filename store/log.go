@@ -58,12 +58,13 @@ type Pipeliner interface {
 	Log
 	// Write writes batch as the next records and sets each action's Seq,
 	// as Append does, and returns a function that makes them as durable as
-	// Append would have when it returned: durable returns nil then, or the
-	// error that lost the batch (its actions then count as never
-	// appended). Records are not acknowledged, nor visible to Read, until
-	// their durable returned nil. A failure cuts off the failed batch and
-	// every later one not yet durable. The store calls Write from one
-	// goroutine and the durable functions from another, in write order.
+	// Append would have when it returned, or nil if they are already (a
+	// sync policy that does not wait for the disk). durable returns nil
+	// then, or the error that lost the batch: its actions count as never
+	// appended. A failure cuts off the failed batch and every later one
+	// not yet durable. Read need not see a batch before its durable
+	// returned. The store calls Write from one goroutine and each durable
+	// from another, in write order, one at a time.
 	Write(ctx context.Context, batch []*actions.Action) (durable func() error, err error)
 }
 

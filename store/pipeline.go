@@ -7,119 +7,143 @@ import (
 	"github.com/statecast/statecast/actions"
 )
 
-// pipelineDepth bounds the batches between two stages of the pipelined
-// commit: written and waiting for their sync, or durable and waiting to
-// be applied.
-const pipelineDepth = 4
-
-// written is a batch the log took and has yet to make durable.
-type written struct {
-	batch   []*request
-	durable func() error
-}
-
-// pipeline is the apply loop's commit on a Pipeliner: three goroutines,
-// so that batch N+1 is written while batch N syncs, and batch N-1 is
-// applied and sent to subscribers meanwhile. Each batch is applied only
-// once the log said it is durable, in seq order, by one goroutine: what
-// subscribers see is what commit would have shown them, sooner.
+// pipeline is the apply loop's commit on a Pipeliner: while one batch
+// syncs (on the syncer goroutine), the loop applies the batch before it
+// and gathers the requests that arrive. When the sync ends, the loop
+// writes everything gathered as the next batch, hands it to the syncer,
+// and only then applies the batch just made durable. So the fsync and
+// the apply overlap, and the writes arrive in larger groups, with one
+// write and one fsync each. A batch is applied only once the log said it
+// is durable, in seq order, on the loop goroutine: subscribers see what
+// they would without the pipeline, sooner.
 type pipeline[S any] struct {
-	s       *Store[S]
-	log     Pipeliner
-	synced  chan written    // durable batches, for the applier
-	pending chan written    // written batches, for the syncer
-	free    chan []*request // batch slices back from the applier, for reuse
+	s   *Store[S]
+	log Pipeliner
+
+	gathered []*request   // arrived, to be written once the sync in flight ends
+	syncing  []*request   // written, syncing on the syncer
+	free     [][]*request // empty batches to reuse
+	acts     []*actions.Action
+
+	toSync chan func() error // the durable of the batch syncing
+	synced chan error        // its result
 }
 
-// runPipeline commits every batch of the queue through p until the queue
-// closes, and returns once the last one is applied.
+// runPipeline commits every request of the queue through log until the
+// queue closes, and returns once the last one is applied.
 func (s *Store[S]) runPipeline(log Pipeliner) {
 	p := &pipeline[S]{
-		s:       s,
-		log:     log,
-		pending: make(chan written, pipelineDepth),
-		synced:  make(chan written, pipelineDepth),
-		free:    make(chan []*request, 2*pipelineDepth+2),
+		s:      s,
+		log:    log,
+		acts:   make([]*actions.Action, 0, maxBatch),
+		toSync: make(chan func() error),
+		synced: make(chan error),
 	}
-	applied := make(chan struct{})
-	go p.sync()
-	go func() {
-		defer close(applied)
-		p.apply()
-	}()
-	p.write()
-	close(p.pending)
-	<-applied
-}
-
-// write takes the queue's waiting requests as batches and writes each to
-// the log, handing it on to the syncer.
-func (p *pipeline[S]) write() {
-	acts := make([]*actions.Action, 0, maxBatch)
-	for req := range p.s.queue {
-		batch := p.nextBatch(req)
-		acts = acts[:0]
-		for _, r := range batch {
-			acts = append(acts, r.action)
-		}
-		durable, err := p.log.Write(context.Background(), acts)
-		if err != nil {
-			p.fail(batch, err)
+	p.gathered = p.batch()
+	go p.syncLoop()
+	defer close(p.toSync)
+	queue := s.queue
+	for queue != nil || p.syncing != nil || len(p.gathered) > 0 {
+		if p.syncing == nil && len(p.gathered) > 0 {
+			if ready := p.write(); ready != nil {
+				p.apply(ready)
+			}
 			continue
 		}
-		p.pending <- written{batch: batch, durable: durable}
-	}
-}
-
-// nextBatch returns req and every request queued behind it, up to maxBatch.
-func (p *pipeline[S]) nextBatch(req *request) []*request {
-	var batch []*request
-	select {
-	case batch = <-p.free:
-	default:
-		batch = make([]*request, 0, maxBatch)
-	}
-	batch = append(batch[:0], req)
-	for len(batch) < maxBatch {
+		var synced chan error // nil (never ready) unless a batch syncs
+		if p.syncing != nil {
+			synced = p.synced
+		}
+		arrivals := queue
+		if len(p.gathered) >= maxBatch {
+			arrivals = nil // enough for the next batch: let the queue fill
+		}
 		select {
-		case r, ok := <-p.s.queue:
+		case req, ok := <-arrivals:
 			if !ok {
-				return batch
+				queue = nil
+				continue
 			}
-			batch = append(batch, r)
+			p.gathered = append(p.gathered, req)
+			p.gather(&queue)
+		case err := <-synced:
+			p.durable(err)
+		}
+	}
+}
+
+// gather takes the requests already queued, up to a full batch.
+func (p *pipeline[S]) gather(queue *chan *request) {
+	for len(p.gathered) < maxBatch {
+		select {
+		case req, ok := <-*queue:
+			if !ok {
+				*queue = nil
+				return
+			}
+			p.gathered = append(p.gathered, req)
 		default:
-			return batch
+			return
 		}
-	}
-	return batch
-}
-
-// sync waits until each written batch is durable and hands it to the
-// applier; a batch the log lost is refused to its dispatchers.
-func (p *pipeline[S]) sync() {
-	defer close(p.synced)
-	for w := range p.pending {
-		if err := w.durable(); err != nil {
-			for _, r := range w.batch {
-				r.action.Seq = 0
-			}
-			p.fail(w.batch, err)
-			continue
-		}
-		p.synced <- w
 	}
 }
 
-// apply applies each durable batch, answers its dispatchers and takes
-// snapshots: the single goroutine that changes the state.
-func (p *pipeline[S]) apply() {
-	for w := range p.synced {
-		for _, r := range w.batch {
-			r.result <- p.s.step(r.action)
-		}
-		p.s.maybeSnapshot()
-		p.recycle(w.batch)
+// write writes up to a full batch of the gathered requests; no batch is
+// syncing. It starts the batch's sync, or returns the batch when the log
+// says it is durable already, for the caller to apply after any batch
+// before it. A batch the log refuses is answered at once.
+func (p *pipeline[S]) write() (ready []*request) {
+	n := min(len(p.gathered), maxBatch)
+	batch := p.gathered[:n] // its array is the batch's alone now
+	p.gathered = append(p.batch(), p.gathered[n:]...)
+	p.acts = p.acts[:0]
+	for _, r := range batch {
+		p.acts = append(p.acts, r.action)
 	}
+	durable, err := p.log.Write(context.Background(), p.acts)
+	clear(p.acts)
+	switch {
+	case err != nil:
+		p.fail(batch, err)
+		return nil
+	case durable == nil:
+		return batch
+	}
+	p.syncing = batch
+	p.toSync <- durable
+	return nil
+}
+
+// durable ends the sync in flight: it starts the next one with what was
+// gathered meanwhile, then applies (or refuses) the batch that synced.
+func (p *pipeline[S]) durable(err error) {
+	batch := p.syncing
+	p.syncing = nil
+	var ready []*request
+	if len(p.gathered) > 0 {
+		ready = p.write()
+	}
+	if err != nil {
+		for _, r := range batch {
+			r.action.Seq = 0
+		}
+		p.fail(batch, err)
+	} else {
+		p.apply(batch)
+	}
+	if ready != nil {
+		p.apply(ready)
+	}
+}
+
+// apply applies a durable batch, answers its dispatchers and takes a
+// snapshot when one is due.
+func (p *pipeline[S]) apply(batch []*request) {
+	for _, r := range batch {
+		r.result <- p.s.step(r.action)
+	}
+	p.s.maybeSnapshot()
+	p.recycle(batch)
 }
 
 // fail answers every dispatcher of batch with the log's error.
@@ -131,10 +155,26 @@ func (p *pipeline[S]) fail(batch []*request, err error) {
 	p.recycle(batch)
 }
 
+// batch returns an empty batch, reused if one is free.
+func (p *pipeline[S]) batch() []*request {
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b
+	}
+	return make([]*request, 0, maxBatch)
+}
+
 func (p *pipeline[S]) recycle(batch []*request) {
-	clear(batch)
-	select {
-	case p.free <- batch[:0]:
-	default:
+	if cap(batch) >= maxBatch && len(p.free) < 4 {
+		clear(batch)
+		p.free = append(p.free, batch[:0])
+	}
+}
+
+// syncLoop runs each batch's durable, one at a time, and reports back.
+func (p *pipeline[S]) syncLoop() {
+	for durable := range p.toSync {
+		p.synced <- durable()
 	}
 }

@@ -19,7 +19,7 @@ import (
 // heals in the background (see Err); the batch never comes back.
 func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 	durable, err := l.Write(ctx, batch)
-	if err != nil {
+	if err != nil || durable == nil {
 		return err
 	}
 	if err := durable(); err != nil {
@@ -31,7 +31,8 @@ func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 
 // Write is the first half of Append, for store.Pipeliner: it writes batch
 // as the next records with one write call and sets each action's Seq, and
-// returns a function that makes them durable. Under Always that function
+// returns a function that makes them durable, or nil when they are
+// acknowledged already. Under Always that function
 // fsyncs, outside the lock that Write takes, so that the next batch is
 // written while this one syncs; one fsync covers every batch written
 // before it, and a batch an earlier fsync covered returns at once. Under
@@ -49,10 +50,10 @@ func (l *Log) Write(ctx context.Context, batch []*actions.Action) (durable func(
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.refuse(batch); err != nil || len(batch) == 0 {
-		return done, err
+		return nil, err
 	}
 	syncHeld := false
-	if l.f == nil || (l.size+l.pendingSize >= l.opts.SegmentSize && l.size > segmentHeaderSize) {
+	if end := l.size + l.pendingSize; l.f == nil || (end >= l.opts.SegmentSize && end > segmentHeaderSize) {
 		defer l.lockSync()()
 		syncHeld = true
 		if err := l.refuse(batch); err != nil {
@@ -87,7 +88,7 @@ func (l *Log) Write(ctx context.Context, batch []*actions.Action) (durable func(
 		l.size += int64(len(buf))
 		l.next += uint64(len(batch))
 		l.publish()
-		return done, nil
+		return nil, nil
 	}
 	l.pending += uint64(len(batch))
 	l.pendingSize += int64(len(buf))
@@ -103,8 +104,6 @@ func (l *Log) lockSync() (unlock func()) {
 	l.mu.Lock()
 	return l.syncMu.Unlock
 }
-
-func done() error { return nil }
 
 // refuse returns why the log takes no batch now, if it does not; l.mu held.
 func (l *Log) refuse(batch []*actions.Action) error {
