@@ -244,7 +244,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	if len(ops) > 0 {
 		for id, s := range feed.v2 {
 			if id != except {
-				s.out.sendPatch(c.Seq, ops)
+				s.out.sendPatch(c.Seq, ops, id == c.Action.Session)
 			}
 		}
 	}

@@ -33,6 +33,8 @@ type sender struct {
 	closeReason string
 	writing     bool
 	writerEnded bool
+	hurried     bool        // a frame waits that must not wait for the merge window (see enqueue)
+	mergeTimer  *time.Timer // the writer's merge window, while it waits
 	writers     sync.WaitGroup
 
 	// Only the writer touches these: when it last took frames to write,
@@ -56,20 +58,25 @@ const stopWriting websocket.StatusCode = -1
 // send queues a frame. A socket whose queue is full is closed with 1013:
 // a slow reader never holds up anyone else.
 func (w *sender) send(frame []byte) {
-	w.enqueue(outFrame{data: frame}, len(frame))
+	w.enqueue(outFrame{data: frame}, len(frame), true)
 }
 
 // sendPatch queues the v2 operations of the change at seq. The writer
-// merges adjacent changes into one `patch` frame.
-func (w *sender) sendPatch(seq uint64, ops [][]byte) {
+// merges adjacent changes into one `patch` frame. own says the change is
+// the socket's own action: its author waits for it, so the writer sends it
+// without waiting for the merge window to end.
+func (w *sender) sendPatch(seq uint64, ops [][]byte, own bool) {
 	size := 0
 	for _, op := range ops {
 		size += len(op)
 	}
-	w.enqueue(outFrame{ops: ops, seq: seq}, size)
+	w.enqueue(outFrame{ops: ops, seq: seq}, size, own)
 }
 
-func (w *sender) enqueue(f outFrame, size int) {
+// enqueue queues f, of size bytes; hurry says it is not to wait for the
+// merge window: a socket's own change, or a frame that merges with nothing
+// (an ack, an error, a snapshot), which only holds up the frames before it.
+func (w *sender) enqueue(f outFrame, size int, hurry bool) {
 	w.mu.Lock()
 	if w.closeCode != 0 {
 		w.mu.Unlock()
@@ -86,6 +93,12 @@ func (w *sender) enqueue(f outFrame, size int) {
 	}
 	w.queue = append(w.queue, f)
 	w.queuedBytes += size
+	if hurry {
+		w.hurried = true
+		if w.mergeTimer != nil {
+			w.mergeTimer.Reset(0)
+		}
+	}
 	w.stats.queued.Add(1)
 	w.startWriterLocked()
 	w.mu.Unlock()
@@ -178,21 +191,28 @@ func (w *sender) writeLoop() {
 
 // awaitMergeWindow holds a v2 socket's next write until MergeWindow has
 // passed since its last one, so that the changes queued meanwhile go out
-// as one patch.
+// as one patch; a change of the socket's own cuts the wait short.
 func (w *sender) awaitMergeWindow() {
 	if !w.v2 || w.cfg.MergeWindow <= 0 {
 		return
 	}
 	now := time.Now()
-	if wait := w.lastWrite.Add(w.cfg.MergeWindow).Sub(now); wait > 0 {
+	w.mu.Lock()
+	if wait := w.lastWrite.Add(w.cfg.MergeWindow).Sub(now); wait > 0 && !w.hurried {
 		t := time.NewTimer(wait)
+		w.mergeTimer = t
+		w.mu.Unlock()
 		select {
-		case <-t.C:
+		case <-t.C: // the window's end, or an own change (Reset(0))
 		case <-w.done:
-			t.Stop()
 		}
-		now = now.Add(wait)
+		w.mu.Lock()
+		w.mergeTimer = nil
+		t.Stop()
+		now = time.Now()
 	}
+	w.hurried = false // the frames about to be taken include the own change
+	w.mu.Unlock()
 	w.lastWrite = now
 }
 

@@ -109,3 +109,29 @@ func TestV2MergedPatches(t *testing.T) {
 	fresh := s.JoinV2(t, room, "", "fresh")
 	slow.WantSynced(fresh)
 }
+
+// TestV2OwnChangeSkipsMergeWindow: the author of a change gets it (and its
+// ack) at once, even within its socket's merge window; the other sockets
+// still wait for theirs.
+func TestV2OwnChangeSkipsMergeWindow(t *testing.T) {
+	t.Parallel()
+	const window = 1500 * time.Millisecond
+	s := chattest.Start(t, server.Config{Transport: transport.Config{MergeWindow: window}, RateLimit: noRateLimit})
+	const room = "/chat/v2_own"
+	watcher := s.JoinV2(t, room, "w", "watcher")
+	author := s.JoinV2(t, room, "a", "author")
+	watcher.ReadOps(1) // the author entered
+	time.Sleep(window)
+
+	author.SayV2("first", "c1") // opens the author's and the watcher's windows
+	watcher.ReadOps(1)
+	start := time.Now()
+	author.SayV2("second", "c2")
+	if took := time.Since(start); took > window/2 {
+		t.Fatalf("the author got its own change after %v, want it at once (window %v)", took, window)
+	}
+	watcher.ReadOps(1)
+	if waited := time.Since(start); waited < window/2 {
+		t.Fatalf("the watcher got the change after %v, within the merge window (%v)", waited, window)
+	}
+}
