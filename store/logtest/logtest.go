@@ -33,12 +33,48 @@ func Run(t *testing.T, open func(t *testing.T) store.Log) {
 		{"ReadDuringAppend", testReadDuringAppend},
 		{"FailedBatchLeavesNoTrace", testFailedBatch},
 		{"CloseTwice", testCloseTwice},
+		{"PipelinedWrites", testPipelinedWrites},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.test(t, fresh(t))
 		})
 	}
+}
+
+// testPipelinedWrites: on a store.Pipeliner, batches written one after
+// another and made durable in order get consecutive seqs, and every one of
+// them is read back once its durable returned.
+func testPipelinedWrites(t *testing.T, l store.Log) {
+	p, ok := l.(store.Pipeliner)
+	if !ok {
+		t.Skip("not a store.Pipeliner")
+	}
+	var durables []func() error
+	i := 0
+	for _, n := range []int{2, 1, 5} {
+		batch := samples(i, n)
+		durable, err := p.Write(context.Background(), batch)
+		if err != nil {
+			t.Fatalf("Write of %d actions: %v", n, err)
+		}
+		for k, a := range batch {
+			if a.Seq != uint64(i+k+1) {
+				t.Fatalf("action %d of a written batch got seq %d, want %d", k, a.Seq, i+k+1)
+			}
+		}
+		durables = append(durables, durable)
+		i += n
+	}
+	for _, durable := range durables {
+		if durable == nil {
+			continue // durable already
+		}
+		if err := durable(); err != nil {
+			t.Fatalf("durable: %v", err)
+		}
+	}
+	check(t, l, 1, i)
 }
 
 func testEmpty(t *testing.T, l store.Log) {
