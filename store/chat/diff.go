@@ -17,8 +17,8 @@ type RoomDiff struct {
 	Connected *Session
 	// Closed holds a connected session that closed.
 	Closed *Session
-	// Appended holds the messages added to the window, oldest first. It
-	// shares the state's storage: read it, do not modify it.
+	// Appended holds the messages added to the window, oldest first: a
+	// slice of the diff's own, whose strings share the state's storage.
 	Appended []actions.Message
 	// Dropped counts messages that fell off the front of the window.
 	Dropped int
@@ -98,16 +98,15 @@ func diffMessages(d *RoomDiff) {
 		return
 	}
 	var lastSeq uint64
-	if m, ok := prev.Last(); ok {
-		lastSeq = m.Seq
+	if n := prev.Len(); n > 0 {
+		lastSeq = prev.Seq(n - 1)
 	}
-	live := next.Live()
-	i := len(live)
-	for i > 0 && live[i-1].Seq > lastSeq {
+	i := next.Len()
+	for i > 0 && next.Seq(i-1) > lastSeq {
 		i--
 	}
-	if i < len(live) {
-		d.Appended = live[i:] // the window's own slots, never written again (Live caps it)
+	if i < next.Len() {
+		d.Appended = next.from(i)
 	}
 	d.Dropped = prev.Len() - i
 }

@@ -37,7 +37,7 @@ func (s State) withRoom(r *Room) State {
 // Room is one room's state. A *Room is never modified once a State holds it.
 type Room struct {
 	name     string
-	messages window[actions.Message]
+	messages messageWindow
 	users    boxedMap[Presence]
 	sessions boxedMap[Session]
 	// written remembers the clientIds of the newest messages (keyed by
@@ -101,15 +101,11 @@ func (r *Room) Name() string { return r.name }
 func (r *Room) MessageCount() int { return r.messages.Len() }
 
 // Message returns the i-th retained message, oldest first.
-func (r *Room) Message(i int) actions.Message { return *r.messages.At(i) }
+func (r *Room) Message(i int) actions.Message { return r.messages.At(i) }
 
 // Messages returns a copy of the retained messages, oldest first (an
 // empty slice, not nil, if there are none).
-func (r *Room) Messages() []actions.Message {
-	out := make([]actions.Message, r.messages.Len())
-	copy(out, r.messages.Live())
-	return out
-}
+func (r *Room) Messages() []actions.Message { return r.messages.All() }
 
 // Presence returns the user-list entry of id.
 func (r *Room) Presence(id string) (Presence, bool) { return r.users.Get(id) }

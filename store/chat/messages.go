@@ -1,0 +1,151 @@
+package chat
+
+import (
+	"strings"
+	"time"
+
+	"github.com/statecast/statecast/actions"
+)
+
+// messageWindow is a room's message window: a window (see window) of
+// messages stored without pointers, so that the garbage collector has
+// nothing to scan in it. A state may hold a hundred thousand messages per
+// room; held as actions.Message values, whose five strings are pointers,
+// they made every collection cycle scan all of them, and the collector
+// took about a quarter of the CPU of a busy server.
+//
+// Each message is a record of fixed size (its seq, its time and where its
+// texts are), and its texts lie one after the other in a text arena that
+// belongs to the records' array, in the order of the records. The arena is
+// a strings.Builder whose capacity never changes: bytes written to it are
+// never written again, so each version holds the arena's bytes up to its
+// newest message as a string, and a message's texts are substrings of that
+// string, made without copying. Like the records, the arena is written in
+// place only by the newest version of the array, the one that claims the
+// next record slot; any other append, or one that does not fit, copies the
+// live records and their texts to a fresh array and arena, each with room
+// to grow threefold.
+//
+// The zero messageWindow is empty. A messageWindow is a value; copy it
+// freely.
+type messageWindow struct {
+	recs  window[messageRecord]
+	text  string           // the arena's bytes up to the end of this version's last record
+	arena *strings.Builder // shared by the versions of recs' array; nil with no array
+	room  int              // the arena's capacity, fixed when it is made
+}
+
+// messageRecord is one message of a messageWindow: its texts are
+// arena[off:], ID, UserID, Username, Message and ClientID in this order,
+// with the lengths in lens.
+type messageRecord struct {
+	seq  uint64
+	sec  int64 // At, as seconds and nanoseconds since the Unix epoch (UTC)
+	nsec int64
+	off  int
+	lens [5]uint32
+}
+
+// minArena is the least capacity of a fresh text arena, in bytes.
+const minArena = 256
+
+// messageWindowOf returns a window holding msgs, oldest first.
+func messageWindowOf(msgs []actions.Message) messageWindow {
+	var w messageWindow
+	for _, m := range msgs {
+		w = w.Append(m)
+	}
+	return w
+}
+
+// Len returns the number of messages.
+func (w messageWindow) Len() int { return w.recs.Len() }
+
+// At returns the i-th message, oldest first. Its strings share the arena.
+// It panics if i is out of range.
+func (w messageWindow) At(i int) actions.Message { return w.message(w.recs.At(i)) }
+
+// Seq returns the seq of the i-th message, without the rest of it.
+func (w messageWindow) Seq(i int) uint64 { return w.recs.At(i).seq }
+
+// Same reports whether w and o are the same version.
+func (w messageWindow) Same(o messageWindow) bool { return w.recs.Same(o.recs) }
+
+// All returns a copy of the messages, oldest first (empty, not nil, if
+// there are none).
+func (w messageWindow) All() []actions.Message { return w.from(0) }
+
+// from returns a copy of the messages from the i-th on.
+func (w messageWindow) from(i int) []actions.Message {
+	live := w.recs.Live()[i:]
+	out := make([]actions.Message, len(live))
+	for j := range live {
+		out[j] = w.message(&live[j])
+	}
+	return out
+}
+
+func (w messageWindow) message(r *messageRecord) actions.Message {
+	var f [5]string
+	off := r.off
+	for i, n := range r.lens {
+		f[i] = w.text[off : off+int(n)]
+		off += int(n)
+	}
+	return actions.Message{
+		ID: f[0], UserID: f[1], Username: f[2], Message: f[3], ClientID: f[4],
+		At: time.Unix(r.sec, r.nsec).UTC(), Seq: r.seq,
+	}
+}
+
+// Append returns the window with m added at the back, and w unchanged.
+func (w messageWindow) Append(m actions.Message) messageWindow {
+	texts := [5]string{m.ID, m.UserID, m.Username, m.Message, m.ClientID}
+	rec := messageRecord{seq: m.Seq, sec: m.At.Unix(), nsec: int64(m.At.Nanosecond()), off: len(w.text)}
+	need := 0
+	for i, s := range texts {
+		rec.lens[i] = uint32(len(s))
+		need += len(s)
+	}
+	if w.arena != nil && len(w.text)+need <= w.room {
+		if recs, ok := w.recs.appendInPlace(rec); ok {
+			// The record's slot is ours, and so is the arena after w.text:
+			// only the newest version of the array writes either.
+			for _, s := range texts {
+				w.arena.WriteString(s)
+			}
+			w.recs, w.text = recs, w.arena.String()[:len(w.text)+need]
+			return w
+		}
+	}
+	return w.fresh(need).Append(m)
+}
+
+// fresh returns the window on a fresh array and arena holding its live
+// messages, with room for at least need more bytes of text.
+func (w messageWindow) fresh(need int) messageWindow {
+	live := w.recs.Live()
+	base := len(w.text)
+	if len(live) > 0 {
+		base = live[0].off
+	}
+	text := w.text[base:]
+	out := messageWindow{recs: windowOf(live), arena: new(strings.Builder)}
+	out.room = max(3*(len(text)+need), minArena)
+	out.arena.Grow(out.room)
+	out.arena.WriteString(text)
+	out.text = out.arena.String()
+	for i := range out.recs.items { // a fresh array: no other version reads it yet
+		out.recs.items[i].off -= base
+	}
+	return out
+}
+
+// DropFront returns the window without its n oldest messages.
+func (w messageWindow) DropFront(n int) messageWindow {
+	w.recs = w.recs.DropFront(n)
+	return w
+}
+
+// KeepBack returns the window with only its n newest messages.
+func (w messageWindow) KeepBack(n int) messageWindow { return w.DropFront(w.Len() - n) }
