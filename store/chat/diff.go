@@ -93,18 +93,11 @@ func diffUser(d *RoomDiff, id string) {
 // diffMessages finds the window's change by seq: messages are appended with
 // growing seqs and dropped only from the front.
 func diffMessages(d *RoomDiff) {
-	prev, next := d.Prev.messages, d.Next.messages
-	if prev.Same(next) {
+	prev, next := &d.Prev.messages, &d.Next.messages
+	if prev.Same(*next) {
 		return
 	}
-	var lastSeq uint64
-	if n := prev.Len(); n > 0 {
-		lastSeq = prev.Seq(n - 1)
-	}
-	i := next.Len()
-	for i > 0 && next.Seq(i-1) > lastSeq {
-		i--
-	}
+	i := next.appendedSince(prev.lastSeq())
 	if i < next.Len() {
 		d.Appended = next.from(i)
 	}

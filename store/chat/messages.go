@@ -30,9 +30,15 @@ import (
 // freely.
 type messageWindow struct {
 	recs  window[messageRecord]
-	text  string           // the arena's bytes up to the end of this version's last record
-	arena *strings.Builder // shared by the versions of recs' array; nil with no array
-	room  int              // the arena's capacity, fixed when it is made
+	text  string     // the arena's bytes up to the end of this version's last record
+	arena *textArena // shared by the versions of recs' array; nil with no array
+}
+
+// textArena is the text of a messageWindow's array. Only the goroutine
+// that claimed the array's next slot writes b; room never changes.
+type textArena struct {
+	b    strings.Builder
+	room int // the capacity of b, in bytes
 }
 
 // messageRecord is one message of a messageWindow: its texts are
@@ -65,8 +71,25 @@ func (w messageWindow) Len() int { return w.recs.Len() }
 // It panics if i is out of range.
 func (w messageWindow) At(i int) actions.Message { return w.message(w.recs.At(i)) }
 
-// Seq returns the seq of the i-th message, without the rest of it.
-func (w messageWindow) Seq(i int) uint64 { return w.recs.At(i).seq }
+// appendedSince returns the index of the first message whose seq is
+// greater than seq, counting from the back: messages are appended with
+// growing seqs.
+func (w *messageWindow) appendedSince(seq uint64) int {
+	live := w.recs.Live()
+	i := len(live)
+	for i > 0 && live[i-1].seq > seq {
+		i--
+	}
+	return i
+}
+
+// lastSeq returns the seq of the newest message, 0 if there is none.
+func (w *messageWindow) lastSeq() uint64 {
+	if last, ok := w.recs.Last(); ok {
+		return last.seq
+	}
+	return 0
+}
 
 // Same reports whether w and o are the same version.
 func (w messageWindow) Same(o messageWindow) bool { return w.recs.Same(o.recs) }
@@ -107,14 +130,15 @@ func (w messageWindow) Append(m actions.Message) messageWindow {
 		rec.lens[i] = uint32(len(s))
 		need += len(s)
 	}
-	if w.arena != nil && len(w.text)+need <= w.room {
+	if w.arena != nil && len(w.text)+need <= w.arena.room {
 		if recs, ok := w.recs.appendInPlace(rec); ok {
 			// The record's slot is ours, and so is the arena after w.text:
 			// only the newest version of the array writes either.
+			b := &w.arena.b
 			for _, s := range texts {
-				w.arena.WriteString(s)
+				b.WriteString(s)
 			}
-			w.recs, w.text = recs, w.arena.String()[:len(w.text)+need]
+			w.recs, w.text = recs, b.String()[:len(w.text)+need]
 			return w
 		}
 	}
@@ -130,11 +154,10 @@ func (w messageWindow) fresh(need int) messageWindow {
 		base = live[0].off
 	}
 	text := w.text[base:]
-	out := messageWindow{recs: windowOf(live), arena: new(strings.Builder)}
-	out.room = max(3*(len(text)+need), minArena)
-	out.arena.Grow(out.room)
-	out.arena.WriteString(text)
-	out.text = out.arena.String()
+	out := messageWindow{recs: windowOf(live), arena: &textArena{room: max(3*(len(text)+need), minArena)}}
+	out.arena.b.Grow(out.arena.room)
+	out.arena.b.WriteString(text)
+	out.text = out.arena.b.String()
 	for i := range out.recs.items { // a fresh array: no other version reads it yet
 		out.recs.items[i].off -= base
 	}
