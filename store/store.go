@@ -192,9 +192,19 @@ type Store[S any] struct {
 	snapWG       sync.WaitGroup
 }
 
+// request is one Dispatch waiting for the apply loop. Its dispatcher
+// waits on result. The loop answers a local batch by setting err in every
+// request and sending on the first one's result only; each dispatcher it
+// wakes wakes those in next in turn (a binary tree over the batch), so
+// that the apply loop makes one goroutine runnable per batch, not one per
+// action, and the waking happens on the dispatchers' goroutines. Answers
+// that come one at a time (a shared log's) are sent straight to result,
+// with next empty.
 type request struct {
 	action *actions.Action
 	result chan error
+	err    error       // the answer, once the loop sent on result
+	next   [2]*request // requests of the same batch to wake after this one
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{result: make(chan error, 1)} }}
@@ -349,9 +359,27 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 	s.queue <- req
 	s.inflight.Done()
 	err := <-req.result
-	req.action = nil
+	for _, r := range req.next {
+		if r != nil {
+			r.result <- r.err // r may be reused from here on: not a field of it later
+		}
+	}
+	*req = request{result: req.result}
 	requestPool.Put(req)
 	return err
+}
+
+// answer wakes the dispatchers of a local batch, whose requests hold their
+// answers in err: it wakes the first, which wakes the next two, and so on.
+func answer(batch []*request) {
+	for i, r := range batch {
+		for j := range r.next {
+			if c := 2*i + 1 + j; c < len(batch) {
+				r.next[j] = batch[c]
+			}
+		}
+	}
+	batch[0].result <- batch[0].err
 }
 
 // loop is the single apply loop: the only goroutine that changes the state.
@@ -392,13 +420,15 @@ func (s *Store[S]) loop() {
 func (s *Store[S]) commit(batch []*request, acts []*actions.Action) {
 	if err := s.appendToLog(acts); err != nil {
 		for _, r := range batch {
-			r.result <- err
+			r.err = err
 		}
+		answer(batch)
 		return
 	}
 	for _, r := range batch {
-		r.result <- s.step(r.action)
+		r.err = s.step(r.action)
 	}
+	answer(batch)
 	s.maybeSnapshot()
 }
 
