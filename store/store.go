@@ -188,6 +188,7 @@ type Store[S any] struct {
 	follow *follower // set when the log is shared (a Follower)
 
 	snapSeq      uint64 // owned by the goroutine that applies actions
+	states       []S    // owned by it too: unused slots for the next states (see publish)
 	snapshotting atomic.Bool
 	snapWG       sync.WaitGroup
 }
@@ -460,12 +461,30 @@ func (s *Store[S]) step(a *actions.Action) error {
 	} else {
 		a.Outcome = actions.Outcome{Applied: true, User: a.User, Seq: a.Seq}
 	}
-	s.state.Store(&next)
+	s.publish(next)
 	change := Change[S]{Seq: a.Seq, Action: a, Prev: prev, Next: next}
 	for _, fn := range *s.subsVersion.Load() {
 		fn(change)
 	}
 	return nil
+}
+
+// statesPerAllocation is how many states publish allocates at once.
+const statesPerAllocation = 64
+
+// publish makes next the state GetState returns. The states live in
+// arrays of statesPerAllocation, each slot written once before it is
+// published and never again, so that applying an action does not allocate
+// a state of its own: an array stays in memory until its last state is
+// replaced, which lets old states outlive their time by that many actions.
+func (s *Store[S]) publish(next S) {
+	if len(s.states) == 0 {
+		s.states = make([]S, statesPerAllocation)
+	}
+	p := &s.states[0]
+	s.states = s.states[1:]
+	*p = next
+	s.state.Store(p)
 }
 
 func reduceSafely[S any](reduce Reducer[S], prev S, a *actions.Action) (next S, err error) {
