@@ -38,7 +38,8 @@ func (d RoomDiff) Empty() bool {
 // (actions.TypeServerStart, actions.TypeNodeDown) have no room and change
 // more than one RoomDiff holds: Diffs gives their changes.
 func Diff(prev, next State, a *actions.Action) RoomDiff {
-	d := RoomDiff{Prev: prev.Room(a.Room), Next: next.Room(a.Room)}
+	k := keyOf(a.Room)
+	d := RoomDiff{Prev: prev.roomAt(k), Next: next.roomAt(k)}
 	if d.Prev == d.Next || d.Next == nil {
 		return d
 	}

@@ -136,7 +136,9 @@ func (w messageWindow) Append(m actions.Message) messageWindow {
 			// only the newest version of the array writes either.
 			b := &w.arena.b
 			for _, s := range texts {
-				b.WriteString(s)
+				if s != "" {
+					b.WriteString(s)
+				}
 			}
 			w.recs, w.text = recs, b.String()[:len(w.text)+need]
 			return w

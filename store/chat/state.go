@@ -34,6 +34,27 @@ func (s State) withRoom(r *Room) State {
 	return s
 }
 
+// roomKey is a room's name and its hash, for the lookups of one action:
+// hashing the name once instead of at each.
+type roomKey struct {
+	name string
+	hash uint64
+}
+
+func keyOf(name string) roomKey { return roomKey{name, hashKey(name)} }
+
+// roomAt is Room for a key.
+func (s State) roomAt(k roomKey) *Room {
+	r, _ := s.rooms.get(k.name, k.hash)
+	return r
+}
+
+// withRoomAt is withRoom for r, the room named k.name.
+func (s State) withRoomAt(k roomKey, r *Room) State {
+	s.rooms = s.rooms.put(k.name, r, k.hash, 0, hashKey)
+	return s
+}
+
 // Room is one room's state. A *Room is never modified once a State holds it.
 type Room struct {
 	name     string
