@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -142,6 +143,47 @@ func TestReducerPanicChangesNothing(t *testing.T) {
 	}
 	if b.Seq != 3 || s.GetState().types != "ab" {
 		t.Fatalf("after a panic: seq %d, state %q; want 3, \"ab\"", b.Seq, s.GetState().types)
+	}
+}
+
+// TestBatchAnswersEachDispatcher: many dispatchers at once make batches
+// in which some actions fail; each dispatcher gets its own answer, and the
+// state, when it returns, includes its action.
+func TestBatchAnswersEachDispatcher(t *testing.T) {
+	t.Parallel()
+	s := store.New(counter{}, count)
+	defer s.Close()
+	const dispatchers, each = 300, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, dispatchers)
+	for d := range dispatchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				a := &actions.Action{Type: "x"}
+				if (d+i)%3 == 0 {
+					a.Type = "panic"
+				}
+				err := s.Dispatch(context.Background(), a)
+				switch {
+				case (err != nil) != (a.Type == "panic"):
+					errs <- fmt.Errorf("dispatcher %d: %s answered %v", d, a.Type, err)
+					return
+				case a.Seq == 0 || s.Seq() < a.Seq:
+					errs <- fmt.Errorf("dispatcher %d: returned with seq %d, store at %d", d, a.Seq, s.Seq())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got, want := s.Seq(), uint64(dispatchers*each); got != want {
+		t.Fatalf("seq %d, want %d", got, want)
 	}
 }
 
