@@ -43,7 +43,8 @@ type textArena struct {
 
 // messageRecord is one message of a messageWindow: its texts are
 // arena[off:], ID, UserID, Username, Message and ClientID in this order,
-// with the lengths in lens.
+// with the lengths in lens (a text is far shorter than 4 GiB: a frame
+// holds it).
 type messageRecord struct {
 	seq  uint64
 	sec  int64 // At, as seconds and nanoseconds since the Unix epoch (UTC)
@@ -69,7 +70,11 @@ func (w messageWindow) Len() int { return w.recs.Len() }
 
 // At returns the i-th message, oldest first. Its strings share the arena.
 // It panics if i is out of range.
-func (w messageWindow) At(i int) actions.Message { return w.message(w.recs.At(i)) }
+func (w messageWindow) At(i int) actions.Message {
+	var m actions.Message
+	w.read(&m, w.recs.At(i))
+	return m
+}
 
 // appendedSince returns the index of the first message whose seq is
 // greater than seq, counting from the back: messages are appended with
@@ -99,47 +104,41 @@ func (w messageWindow) Same(o messageWindow) bool { return w.recs.Same(o.recs) }
 func (w messageWindow) All() []actions.Message { return w.from(0) }
 
 // from returns a copy of the messages from the i-th on.
-func (w messageWindow) from(i int) []actions.Message {
+func (w *messageWindow) from(i int) []actions.Message {
 	live := w.recs.Live()[i:]
 	out := make([]actions.Message, len(live))
 	for j := range live {
-		out[j] = w.message(&live[j])
+		w.read(&out[j], &live[j])
 	}
 	return out
 }
 
-func (w messageWindow) message(r *messageRecord) actions.Message {
-	var f [5]string
-	off := r.off
-	for i, n := range r.lens {
-		f[i] = w.text[off : off+int(n)]
-		off += int(n)
-	}
-	return actions.Message{
-		ID: f[0], UserID: f[1], Username: f[2], Message: f[3], ClientID: f[4],
-		At: time.Unix(r.sec, r.nsec).UTC(), Seq: r.seq,
-	}
+// read sets m to the message of r.
+func (w *messageWindow) read(m *actions.Message, r *messageRecord) {
+	t := w.text[r.off:]
+	m.ID, t = t[:r.lens[0]], t[r.lens[0]:]
+	m.UserID, t = t[:r.lens[1]], t[r.lens[1]:]
+	m.Username, t = t[:r.lens[2]], t[r.lens[2]:]
+	m.Message, t = t[:r.lens[3]], t[r.lens[3]:]
+	m.ClientID = t[:r.lens[4]]
+	m.At, m.Seq = time.Unix(r.sec, r.nsec).UTC(), r.seq
 }
 
 // Append returns the window with m added at the back, and w unchanged.
 func (w messageWindow) Append(m actions.Message) messageWindow {
-	texts := [5]string{m.ID, m.UserID, m.Username, m.Message, m.ClientID}
-	rec := messageRecord{seq: m.Seq, sec: m.At.Unix(), nsec: int64(m.At.Nanosecond()), off: len(w.text)}
-	need := 0
-	for i, s := range texts {
-		rec.lens[i] = uint32(len(s))
-		need += len(s)
-	}
+	rec := messageRecord{seq: m.Seq, sec: m.At.Unix(), nsec: int64(m.At.Nanosecond()), off: len(w.text),
+		lens: [5]uint32{uint32(len(m.ID)), uint32(len(m.UserID)), uint32(len(m.Username)), uint32(len(m.Message)), uint32(len(m.ClientID))}}
+	need := len(m.ID) + len(m.UserID) + len(m.Username) + len(m.Message) + len(m.ClientID)
 	if w.arena != nil && len(w.text)+need <= w.arena.room {
 		if recs, ok := w.recs.appendInPlace(rec); ok {
 			// The record's slot is ours, and so is the arena after w.text:
 			// only the newest version of the array writes either.
 			b := &w.arena.b
-			for _, s := range texts {
-				if s != "" {
-					b.WriteString(s)
-				}
-			}
+			b.WriteString(m.ID)
+			b.WriteString(m.UserID)
+			b.WriteString(m.Username)
+			b.WriteString(m.Message)
+			b.WriteString(m.ClientID)
 			w.recs, w.text = recs, b.String()[:len(w.text)+need]
 			return w
 		}
