@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -22,8 +23,11 @@ func TestStamp(t *testing.T) {
 		t.Errorf("At = %v, want %v in UTC", a.At, at)
 	}
 	id, err := uuid.Parse(a.ID)
-	if err != nil || id.Version() != 7 {
-		t.Errorf("ID = %q, want a UUIDv7 (%v)", a.ID, err)
+	if err != nil || id.Version() != 7 || id.Variant() != uuid.RFC4122 || id.String() != a.ID {
+		t.Errorf("ID = %q, want a UUIDv7 in canonical form (%v)", a.ID, err)
+	}
+	if ms := int64(binary.BigEndian.Uint64(id[0:8]) >> 16); ms != at.UnixMilli() {
+		t.Errorf("ID = %q holds the time %d ms, want %d", a.ID, ms, at.UnixMilli())
 	}
 
 	b := &actions.Action{Type: "x"}

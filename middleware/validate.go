@@ -90,12 +90,14 @@ func (l Limits) check(a *actions.Action) *actions.Error {
 	return nil
 }
 
-// text checks that s is valid UTF-8 of at most max code points.
+// text checks that s is valid UTF-8 of at most max code points. It counts
+// the code points only of a text longer than max bytes: a shorter one
+// cannot hold more.
 func text(s string, max int, code, field string) *actions.Error {
 	switch {
 	case !utf8.ValidString(s):
 		return actions.Errorf(actions.CodeInvalidUTF8, "%s is not valid UTF-8", field)
-	case utf8.RuneCountInString(s) > max:
+	case len(s) > max && utf8.RuneCountInString(s) > max:
 		return actions.Errorf(code, "%s is longer than %d characters", field, max)
 	}
 	return nil

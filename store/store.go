@@ -188,13 +188,24 @@ type Store[S any] struct {
 	follow *follower // set when the log is shared (a Follower)
 
 	snapSeq      uint64 // owned by the goroutine that applies actions
+	states       []S    // owned by it too: unused slots for the next states (see publish)
 	snapshotting atomic.Bool
 	snapWG       sync.WaitGroup
 }
 
+// request is one Dispatch waiting for the apply loop. Its dispatcher
+// waits on result. The loop answers a local batch by setting err in every
+// request and sending on the first one's result only; each dispatcher it
+// wakes wakes those in next in turn (a binary tree over the batch), so
+// that the apply loop makes one goroutine runnable per batch, not one per
+// action, and the waking happens on the dispatchers' goroutines. Answers
+// that come one at a time (a shared log's) are sent straight to result,
+// with next empty.
 type request struct {
 	action *actions.Action
 	result chan error
+	err    error       // the answer, once the loop sent on result
+	next   [2]*request // requests of the same batch to wake after this one
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{result: make(chan error, 1)} }}
@@ -349,9 +360,27 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 	s.queue <- req
 	s.inflight.Done()
 	err := <-req.result
-	req.action = nil
+	for _, r := range req.next {
+		if r != nil {
+			r.result <- r.err // r may be reused from here on: not a field of it later
+		}
+	}
+	*req = request{result: req.result}
 	requestPool.Put(req)
 	return err
+}
+
+// answer wakes the dispatchers of a local batch, whose requests hold their
+// answers in err: it wakes the first, which wakes the next two, and so on.
+func answer(batch []*request) {
+	for i, r := range batch {
+		for j := range r.next {
+			if c := 2*i + 1 + j; c < len(batch) {
+				r.next[j] = batch[c]
+			}
+		}
+	}
+	batch[0].result <- batch[0].err
 }
 
 // loop is the single apply loop: the only goroutine that changes the state.
@@ -398,13 +427,15 @@ func (s *Store[S]) loop() {
 func (s *Store[S]) commit(batch []*request, acts []*actions.Action) {
 	if err := s.appendToLog(acts); err != nil {
 		for _, r := range batch {
-			r.result <- err
+			r.err = err
 		}
+		answer(batch)
 		return
 	}
 	for _, r := range batch {
-		r.result <- s.step(r.action)
+		r.err = s.step(r.action)
 	}
+	answer(batch)
 	s.maybeSnapshot()
 }
 
@@ -436,12 +467,30 @@ func (s *Store[S]) step(a *actions.Action) error {
 	} else {
 		a.Outcome = actions.Outcome{Applied: true, User: a.User, Seq: a.Seq}
 	}
-	s.state.Store(&next)
+	s.publish(next)
 	change := Change[S]{Seq: a.Seq, Action: a, Prev: prev, Next: next}
 	for _, fn := range *s.subsVersion.Load() {
 		fn(change)
 	}
 	return nil
+}
+
+// statesPerAllocation is how many states publish allocates at once.
+const statesPerAllocation = 64
+
+// publish makes next the state GetState returns. The states live in
+// arrays of statesPerAllocation, each slot written once before it is
+// published and never again, so that applying an action does not allocate
+// a state of its own: an array stays in memory until its last state is
+// replaced, which lets old states outlive their time by that many actions.
+func (s *Store[S]) publish(next S) {
+	if len(s.states) == 0 {
+		s.states = make([]S, statesPerAllocation)
+	}
+	p := &s.states[0]
+	s.states = s.states[1:]
+	*p = next
+	s.state.Store(p)
 }
 
 func reduceSafely[S any](reduce Reducer[S], prev S, a *actions.Action) (next S, err error) {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -145,6 +146,47 @@ func TestReducerPanicChangesNothing(t *testing.T) {
 	}
 }
 
+// TestBatchAnswersEachDispatcher: many dispatchers at once make batches
+// in which some actions fail; each dispatcher gets its own answer, and the
+// state, when it returns, includes its action.
+func TestBatchAnswersEachDispatcher(t *testing.T) {
+	t.Parallel()
+	s := store.New(counter{}, count)
+	defer s.Close()
+	const dispatchers, each = 300, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, dispatchers)
+	for d := range dispatchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				a := &actions.Action{Type: "x"}
+				if (d+i)%3 == 0 {
+					a.Type = "panic"
+				}
+				err := s.Dispatch(context.Background(), a)
+				switch {
+				case (err != nil) != (a.Type == "panic"):
+					errs <- fmt.Errorf("dispatcher %d: %s answered %v", d, a.Type, err)
+					return
+				case a.Seq == 0 || s.Seq() < a.Seq:
+					errs <- fmt.Errorf("dispatcher %d: returned with seq %d, store at %d", d, a.Seq, s.Seq())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got, want := s.Seq(), uint64(dispatchers*each); got != want {
+		t.Fatalf("seq %d, want %d", got, want)
+	}
+}
+
 func TestCloseAppliesAcceptedAndRefusesNew(t *testing.T) {
 	t.Parallel()
 	s := store.New(counter{}, count)
@@ -201,4 +243,26 @@ func join(parts []string) string {
 		out += p
 	}
 	return out
+}
+
+// TestDispatchDoesNotAllocate: the store's part of a dispatch (the hand-off
+// to the apply loop, the answer, the new state) allocates nothing per
+// action, whatever the reducer does. Not parallel: AllocsPerRun.
+func TestDispatchDoesNotAllocate(t *testing.T) {
+	s := store.New(0, func(n int, _ *actions.Action) int { return n + 1 })
+	defer s.Close()
+	a := &actions.Action{Type: "x"}
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(1000, func() {
+		a.Seq = 0
+		if err := s.Dispatch(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0.1 {
+		t.Fatalf("%.2f allocations per dispatch", allocs)
+	}
+	if got := s.GetState(); got != 1001 {
+		t.Fatalf("state = %d, want 1001", got)
+	}
 }

@@ -80,7 +80,7 @@ func (Codec) Decode(data []byte) (State, error) {
 	var s State
 	for _, rj := range snap.Rooms {
 		r := newRoom(rj.Name)
-		r.messages = windowOf(rj.Messages)
+		r.messages = messageWindowOf(rj.Messages)
 		for _, p := range rj.Users {
 			r.users = r.users.Set(p.User.ID, p)
 		}

@@ -17,8 +17,8 @@ type RoomDiff struct {
 	Connected *Session
 	// Closed holds a connected session that closed.
 	Closed *Session
-	// Appended holds the messages added to the window, oldest first. It
-	// shares the state's storage: read it, do not modify it.
+	// Appended holds the messages added to the window, oldest first: a
+	// slice of the diff's own, whose strings share the state's storage.
 	Appended []actions.Message
 	// Dropped counts messages that fell off the front of the window.
 	Dropped int
@@ -38,7 +38,8 @@ func (d RoomDiff) Empty() bool {
 // (actions.TypeServerStart, actions.TypeNodeDown) have no room and change
 // more than one RoomDiff holds: Diffs gives their changes.
 func Diff(prev, next State, a *actions.Action) RoomDiff {
-	d := RoomDiff{Prev: prev.Room(a.Room), Next: next.Room(a.Room)}
+	k := keyOf(a.Room)
+	d := RoomDiff{Prev: prev.roomAt(k), Next: next.roomAt(k)}
 	if d.Prev == d.Next || d.Next == nil {
 		return d
 	}
@@ -93,21 +94,13 @@ func diffUser(d *RoomDiff, id string) {
 // diffMessages finds the window's change by seq: messages are appended with
 // growing seqs and dropped only from the front.
 func diffMessages(d *RoomDiff) {
-	prev, next := d.Prev.messages, d.Next.messages
-	if prev.Same(next) {
+	prev, next := &d.Prev.messages, &d.Next.messages
+	if prev.Same(*next) {
 		return
 	}
-	var lastSeq uint64
-	if m, ok := prev.Last(); ok {
-		lastSeq = m.Seq
-	}
-	live := next.Live()
-	i := len(live)
-	for i > 0 && live[i-1].Seq > lastSeq {
-		i--
-	}
-	if i < len(live) {
-		d.Appended = live[i:] // the window's own slots, never written again (Live caps it)
+	i := next.appendedSince(prev.lastSeq())
+	if i < next.Len() {
+		d.Appended = next.from(i)
 	}
 	d.Dropped = prev.Len() - i
 }

@@ -36,7 +36,8 @@ func NewReducer(opts Options) store.Reducer[State] {
 		case actions.TypeNodeDown:
 			return nodeDown(s, a)
 		}
-		r := s.Room(a.Room)
+		k := keyOf(a.Room)
+		r := s.roomAt(k)
 		if r == nil {
 			r = newRoom(a.Room)
 		}
@@ -50,7 +51,7 @@ func NewReducer(opts Options) store.Reducer[State] {
 		if a.Type == actions.TypeExpirePresence {
 			s = s.leftRoom(a.User)
 		}
-		return s.withRoom(next)
+		return s.withRoomAt(k, next)
 	}
 }
 

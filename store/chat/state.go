@@ -34,10 +34,31 @@ func (s State) withRoom(r *Room) State {
 	return s
 }
 
+// roomKey is a room's name and its hash, for the lookups of one action:
+// hashing the name once instead of at each.
+type roomKey struct {
+	name string
+	hash uint64
+}
+
+func keyOf(name string) roomKey { return roomKey{name, hashKey(name)} }
+
+// roomAt is Room for a key.
+func (s State) roomAt(k roomKey) *Room {
+	r, _ := s.rooms.get(k.name, k.hash)
+	return r
+}
+
+// withRoomAt is withRoom for r, the room named k.name.
+func (s State) withRoomAt(k roomKey, r *Room) State {
+	s.rooms = s.rooms.put(k.name, r, k.hash, 0, hashKey)
+	return s
+}
+
 // Room is one room's state. A *Room is never modified once a State holds it.
 type Room struct {
 	name     string
-	messages window[actions.Message]
+	messages messageWindow
 	users    boxedMap[Presence]
 	sessions boxedMap[Session]
 	// written remembers the clientIds of the newest messages (keyed by
@@ -101,15 +122,11 @@ func (r *Room) Name() string { return r.name }
 func (r *Room) MessageCount() int { return r.messages.Len() }
 
 // Message returns the i-th retained message, oldest first.
-func (r *Room) Message(i int) actions.Message { return *r.messages.At(i) }
+func (r *Room) Message(i int) actions.Message { return r.messages.At(i) }
 
 // Messages returns a copy of the retained messages, oldest first (an
 // empty slice, not nil, if there are none).
-func (r *Room) Messages() []actions.Message {
-	out := make([]actions.Message, r.messages.Len())
-	copy(out, r.messages.Live())
-	return out
-}
+func (r *Room) Messages() []actions.Message { return r.messages.All() }
 
 // Presence returns the user-list entry of id.
 func (r *Room) Presence(id string) (Presence, bool) { return r.users.Get(id) }

@@ -76,14 +76,24 @@ func (w window[T]) sameArray(o window[T]) bool { return w.claimed != nil && w.cl
 
 // Append returns the window with v added at the back, and w unchanged.
 func (w window[T]) Append(v T) window[T] {
-	end := len(w.items)
-	if w.claimed != nil && end < cap(w.items) && w.claimed.CompareAndSwap(int64(end), int64(end)+1) {
-		// The slot is ours alone: no version reads it, none will write it.
-		w.items = w.items[:end+1]
-		w.items[end] = v
-		return w
+	if next, ok := w.appendInPlace(v); ok {
+		return next
 	}
 	return w.grow(w.Live(), 1).Append(v)
+}
+
+// appendInPlace appends v in the array's next slot if w is the newest
+// version of its array and the array has room; ok is false otherwise, and
+// w's array is left as it was.
+func (w window[T]) appendInPlace(v T) (next window[T], ok bool) {
+	end := len(w.items)
+	if w.claimed == nil || end == cap(w.items) || !w.claimed.CompareAndSwap(int64(end), int64(end)+1) {
+		return w, false
+	}
+	// The slot is ours alone: no version reads it, none will write it.
+	w.items = w.items[:end+1]
+	w.items[end] = v
+	return w, true
 }
 
 // DropFront returns the window without its n oldest items (all of them if
