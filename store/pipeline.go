@@ -140,8 +140,9 @@ func (p *pipeline[S]) durable(err error) {
 // snapshot when one is due.
 func (p *pipeline[S]) apply(batch []*request) {
 	for _, r := range batch {
-		r.result <- p.s.step(r.action)
+		r.err = p.s.step(r.action)
 	}
+	answer(batch)
 	p.s.maybeSnapshot()
 	p.recycle(batch)
 }
@@ -150,8 +151,9 @@ func (p *pipeline[S]) apply(batch []*request) {
 func (p *pipeline[S]) fail(batch []*request, err error) {
 	err = fmt.Errorf("store: appending to the log: %w", err)
 	for _, r := range batch {
-		r.result <- err
+		r.err = err
 	}
+	answer(batch)
 	p.recycle(batch)
 }
 
