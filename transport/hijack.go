@@ -2,6 +2,8 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 )
@@ -24,12 +26,18 @@ type smallBuffers struct{ http.ResponseWriter }
 func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Hijack hijacks the wrapped connection and returns it with new buffers.
-// If the client sent bytes past its request before the answer (rare), they
-// sit in net/http's reader, which is returned as it is.
+// Bytes the client sent before the hijack (its first frame, which may
+// follow the 101 at once) move into the new reader.
 func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil || brw.Reader.Buffered() > 0 || brw.Writer.Buffered() > 0 {
+	if err != nil || brw.Writer.Buffered() > 0 {
 		return conn, brw, err
 	}
-	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, socketReadBuffer), bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+	br := bufio.NewReaderSize(conn, socketReadBuffer)
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, socketReadBuffer))
+		br.Peek(n) // served by the bytes.Reader alone: it does not block
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
 }
