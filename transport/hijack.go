@@ -9,12 +9,16 @@ import (
 )
 
 // Buffer sizes of a socket. net/http's are 4 KiB each way and stay with
-// the request; a socket mostly idles, and a chat frame fits in far less.
-// A larger frame costs one more system call, never a wrong read or write:
-// bufio reads and writes past its buffer directly.
+// the request; a socket mostly idles. A frame from the client larger than
+// the read buffer costs a system call more (bufio reads past its buffer
+// directly). The write buffer only needs to hold a frame header (at most
+// 14 bytes): frameWriter sends each frame with one system call however
+// large it is. Over TLS, whose connection has no writev, the write buffer
+// is net/http's size.
 const (
 	socketReadBuffer  = 512
-	socketWriteBuffer = 1024
+	socketWriteBuffer = 16
+	tlsWriteBuffer    = 4096
 )
 
 // smallBuffers hands the WebSocket library a hijacked connection with
@@ -39,5 +43,9 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn), max(n, socketReadBuffer))
 		br.Peek(n) // served by the bytes.Reader alone: it does not block
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, socketWriteBuffer)), nil
+	bw := bufio.NewWriterSize(conn, tlsWriteBuffer)
+	if _, ok := conn.(*net.TCPConn); ok {
+		bw = bufio.NewWriterSize(&frameWriter{conn: conn}, socketWriteBuffer)
+	}
+	return conn, bufio.NewReadWriter(br, bw), nil
 }
