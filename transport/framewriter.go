@@ -16,14 +16,19 @@ type frameWriter struct {
 	conn net.Conn
 	held [socketWriteBuffer]byte
 	n    int // bytes held: the start of a frame
+	// The writev's vector, here so that a write allocates nothing.
+	vec  [2][]byte
+	bufs net.Buffers
 }
 
 func (w *frameWriter) Write(p []byte) (int, error) {
 	if w.n > 0 {
-		bufs := net.Buffers{w.held[:w.n], p}
 		held := w.n
 		w.n = 0
-		n, err := bufs.WriteTo(w.conn)
+		w.vec = [2][]byte{w.held[:held], p}
+		w.bufs = w.vec[:]
+		n, err := w.bufs.WriteTo(w.conn)
+		w.vec[1] = nil // the frame is the caller's
 		return max(int(n)-held, 0), err
 	}
 	if len(p) <= len(w.held) && !wholeFrames(p) {
