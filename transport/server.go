@@ -4,9 +4,11 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -238,6 +240,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		defer release()
 		defer s.hub.unregister(sess)
 		defer conn.CloseNow()
+		// As net/http did for the handler: a panic ends the socket, not the
+		// process.
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("socket panicked")
+			}
+		}()
 		sess.serve()
 	}()
 }
