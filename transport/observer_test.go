@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
 )
 
 // TestClosedWith: the code the server chose wins; else the library's 1009,
@@ -46,7 +47,8 @@ func TestStatsCountFrames(t *testing.T) {
 	h := &Hub{}
 	cfg := Config{SendQueue: 3}.withDefaults()
 	// A writer is busy (writing): queued frames wait until it takes them.
-	s := &sender{cfg: cfg, stats: &h.stats, writing: true}
+	nop := zerolog.Nop()
+	s := &sender{cfg: &cfg, stats: &h.stats, writing: true, log: nop.WithLevel}
 	want := func(queued, waiting, drops uint64) {
 		t.Helper()
 		if got := h.Stats(); got != (Stats{FramesQueued: queued, FramesWaiting: waiting, SlowDrops: drops}) {

@@ -56,6 +56,13 @@ func rawUpgrade(t *testing.T, s *chattest.Server, path, host, origin string) int
 // the HTTP answer. A 101 answer is checked against RFC 6455.
 func rawHandshake(t *testing.T, s *chattest.Server, path, host, origin string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
+	return rawHandshakeWith(t, s, path, host, origin, nil)
+}
+
+// rawHandshakeWith is rawHandshake, with early (frames, say) sent in the
+// same write as the request, before the answer is read.
+func rawHandshakeWith(t *testing.T, s *chattest.Server, path, host, origin string, early []byte) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", s.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +82,7 @@ func rawHandshake(t *testing.T, s *chattest.Server, path, host, origin string) (
 		fmt.Fprintf(&req, "Origin: %s\r\n", origin)
 	}
 	req.WriteString("\r\n")
+	req.Write(early)
 	if _, err := io.WriteString(conn, req.String()); err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,11 @@ import (
 // with stop before the socket goes.
 type sender struct {
 	conn  *websocket.Conn
-	cfg   Config
+	cfg   *Config
 	v2    bool            // merge adjacent changes into one patch, once per MergeWindow
 	done  <-chan struct{} // closed when the session ends: stop waiting
 	stats *queueStats
-	log   zerolog.Logger
+	log   func(zerolog.Level) *zerolog.Event // the session's
 
 	// Guarded by mu. Once a writer closed the socket or failed, none
 	// starts again (writerEnded).
@@ -85,7 +85,7 @@ func (w *sender) enqueue(f outFrame, size int, hurry bool) {
 	if len(w.queue) >= w.cfg.SendQueue || w.queuedBytes+size > w.cfg.SendQueueBytes {
 		queued := len(w.queue)
 		w.mu.Unlock()
-		w.log.Warn().Int("queued", queued).Msg("socket too slow; closing it")
+		w.log(zerolog.WarnLevel).Int("queued", queued).Msg("socket too slow; closing it")
 		if w.closeWith(closeTryAgain, "too slow a reader") {
 			w.stats.drops.Add(1)
 		}

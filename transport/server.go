@@ -4,9 +4,11 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -202,9 +204,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, roomsRefusal(s.cfg.MaxRooms), http.StatusForbidden)
 		return
 	}
-	defer leave()
 	release, refused := s.admit.admit(r.Context(), addressKey(from.remote))
 	if refused != nil {
+		leave()
 		if refused.why != "gone" {
 			s.cfg.Observer.HandshakeRefused(refused.why)
 		}
@@ -212,23 +214,39 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, refused.reason, http.StatusServiceUnavailable)
 		return
 	}
-	defer release()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // originAllowed has checked the origin
 		Subprotocols:       []string{actions.Subprotocol},
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
+		release()
+		leave()
 		return // Accept has answered the request
 	}
-	defer conn.CloseNow()
 	conn.SetReadLimit(s.cfg.FrameLimit)
 	sess := newSession(s.hub, conn, room, from.remote, conn.Subprotocol() == actions.Subprotocol)
 	sess.opened = leave
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
+		release()
+		leave()
 		return
 	}
-	defer s.hub.unregister(sess)
-	sess.serve()
+	// The socket is served in a goroutine of its own, and the handler
+	// returns: net/http's request, its state and buffers are freed rather
+	// than held for the socket's life.
+	go func() {
+		defer release()
+		defer s.hub.unregister(sess)
+		defer conn.CloseNow()
+		// As net/http did for the handler: a panic ends the socket, not the
+		// process.
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("socket panicked")
+			}
+		}()
+		sess.serve()
+	}()
 }

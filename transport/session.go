@@ -35,8 +35,7 @@ type session struct {
 	remote string // the client's IP address
 	conn   *websocket.Conn
 	hub    *Hub
-	cfg    Config
-	log    zerolog.Logger
+	cfg    *Config // the hub's
 	out    sender
 
 	ctx    context.Context
@@ -77,13 +76,19 @@ func newSession(h *Hub, conn *websocket.Conn, room, remote string, v2 bool) *ses
 	ctx, cancel := context.WithCancel(context.Background())
 	id := uuid.NewString()
 	s := &session{
-		id: id, room: room, remote: remote, conn: conn, hub: h, cfg: h.cfg, v2: v2,
-		log:    h.log.With().Str("session", id).Str("room", room).Logger(),
+		id: id, room: room, remote: remote, conn: conn, hub: h, cfg: &h.cfg, v2: v2,
 		ctx:    ctx,
 		cancel: cancel,
 	}
-	s.out = sender{conn: conn, cfg: h.cfg, v2: v2, done: ctx.Done(), stats: &h.stats, log: s.log}
+	s.out = sender{conn: conn, cfg: &h.cfg, v2: v2, done: ctx.Done(), stats: &h.stats, log: s.logAt}
 	return s
+}
+
+// logAt starts a log event at level l with the socket's session and room:
+// nil (a no-op) below the logger's level. A socket keeps no logger of its
+// own.
+func (s *session) logAt(l zerolog.Level) *zerolog.Event {
+	return s.hub.log.WithLevel(l).Str("session", s.id).Str("room", s.room)
 }
 
 // serve runs the session until the socket ends, then reports the close.
@@ -101,7 +106,8 @@ func (s *session) serve() {
 		open = actions.Open{Node: s.cfg.Node}
 	}
 	s.waiting.Store(true)
-	err := s.dispatch(actions.TypeOpenSession, open)
+	var err error
+	onFreshStack(func() { err = s.dispatch(actions.TypeOpenSession, open) })
 	s.doneWaiting()
 	if s.opened != nil {
 		s.opened()
@@ -117,7 +123,7 @@ func (s *session) serve() {
 	// The close action must be applied even during shutdown: it is what
 	// starts the user's grace period.
 	if err := s.dispatch(actions.TypeCloseSession, nil); err != nil {
-		s.log.Warn().Err(err).Msg("recording the socket's close failed")
+		s.logAt(zerolog.WarnLevel).Err(err).Msg("recording the socket's close failed")
 	}
 	s.out.stop()
 	s.pingMu.Lock()
@@ -150,7 +156,9 @@ func (s *session) doneWaiting() {
 // readLoop reads frames until the socket fails or closes.
 func (s *session) readLoop() {
 	for {
-		typ, data, err := s.conn.Read(s.ctx)
+		// Not s.ctx: its end closes the socket, which ends Read too, and a
+		// cancelable context would cost a registration per read.
+		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
 			s.readErr = err
 			s.logReadEnd(err)
@@ -160,7 +168,9 @@ func (s *session) readLoop() {
 			s.out.closeWith(closeBinary, "binary frames are not supported")
 			return
 		}
-		if e := s.handle(data); e != nil {
+		var e *actions.Error
+		onFreshStack(func() { e = s.handle(data) })
+		if e != nil {
 			s.cfg.Observer.FrameRejected(e.Code)
 			s.out.send(actions.EncodeError(e))
 			if e.Close != 0 {
@@ -176,6 +186,23 @@ func (s *session) readLoop() {
 				return
 			}
 		}
+	}
+}
+
+// onFreshStack runs fn in a goroutine of its own and waits for it; a
+// panic in fn is raised again in the caller. Decoding and dispatching a
+// frame go deep: in the reader's goroutine they would grow its stack to
+// 8 KiB, which the runtime does not shrink while the reader waits in Read
+// (about 2 KiB deep), so every idle socket would hold 8 KiB of stack
+// instead of 4.
+func onFreshStack(fn func()) {
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		fn()
+	}()
+	if p := <-done; p != nil {
+		panic(p)
 	}
 }
 
@@ -228,7 +255,7 @@ func (s *session) handle(data []byte) *actions.Error {
 	if err != nil {
 		e := wireError(err)
 		if e.Code == actions.CodeInternal {
-			s.log.Error().Err(err).Str("type", a.Type).Msg("dispatch failed")
+			s.logAt(zerolog.ErrorLevel).Err(err).Str("type", a.Type).Msg("dispatch failed")
 		}
 		if e.Ref == "" {
 			withRef := *e
@@ -280,11 +307,11 @@ func (s *session) logReadEnd(err error) {
 	status := websocket.CloseStatus(err)
 	switch {
 	case status == closeNormal || status == websocket.StatusGoingAway || status == websocket.StatusNoStatusRcvd:
-		s.log.Debug().Int("status", int(status)).Msg("socket closed")
-	case errors.Is(err, context.Canceled):
-		s.log.Debug().Msg("socket closed by server")
+		s.logAt(zerolog.DebugLevel).Int("status", int(status)).Msg("socket closed")
+	case s.ctx.Err() != nil:
+		s.logAt(zerolog.DebugLevel).Msg("socket closed by server")
 	default:
-		s.log.Debug().Err(err).Msg("socket ended")
+		s.logAt(zerolog.DebugLevel).Err(err).Msg("socket ended")
 	}
 }
 
@@ -301,7 +328,7 @@ func (s *session) ping() {
 		// the peer, which is asked again at the next interval.
 		if s.ctx.Err() != nil || (!s.waiting.Load() && s.waits.Load() == waits) {
 			if s.ctx.Err() == nil {
-				s.log.Debug().Err(err).Msg("peer did not answer ping; dropping it")
+				s.logAt(zerolog.DebugLevel).Err(err).Msg("peer did not answer ping; dropping it")
 			}
 			s.conn.CloseNow()
 			return

@@ -69,15 +69,33 @@ func centrifugoSubscribed(frame []byte) (done bool, errMsg string) {
 	return false, ""
 }
 
+// centrifugoPing is Centrifugo's ping, and the client's pong: an empty
+// command.
+var centrifugoPing = []byte("{}")
+
+// answerCentrifugoPings answers each ping in frame (several replies and
+// pushes, one per line) with a pong, and reports whether the frame held
+// pings only.
+func answerCentrifugoPings(ws *websocket.Conn, frame []byte) (onlyPings bool) {
+	onlyPings = true
+	for line := range bytes.Lines(frame) {
+		if bytes.Equal(bytes.TrimSpace(line), centrifugoPing) {
+			ws.Write(context.Background(), websocket.MessageText, centrifugoPing)
+		} else {
+			onlyPings = false
+		}
+	}
+	return onlyPings
+}
+
 // handleCentrifugo accounts one frame of a Centrifugo client: it may hold
 // several replies and pushes, one per line. An empty command is the
 // server's ping, answered with an empty one.
 func (cl *fanClient) handleCentrifugo(r *fanRun, frame []byte, now int64) {
+	answerCentrifugoPings(cl.ws, frame)
 	for line := range bytes.Lines(frame) {
 		line = bytes.TrimSpace(line)
 		switch {
-		case bytes.Equal(line, []byte("{}")):
-			cl.ws.Write(context.Background(), websocket.MessageText, []byte("{}"))
 		case bytes.HasPrefix(line, []byte(`{"push":`)):
 			if text, ok := pushedMessage(line); ok && r != nil {
 				cl.deliver(r, text, now)

@@ -95,7 +95,7 @@ func parseArgs(args []string) (config, error) {
 	fs.IntVar(&c.slow, "slow", 0, "extra clients that stop reading once connected")
 	fs.IntVar(&c.flood, "flood", 0, "sockets that flood the server with writes during a second run (not with -slow)")
 	fs.IntVar(&c.size, "size", 0, "pad each message text to this many `bytes`")
-	fs.IntVar(&c.rooms, "rooms", 1, "storm: spread the connections over this many rooms (/chat/bench-0 …; statecast only, the seed serves /chat alone)")
+	fs.IntVar(&c.rooms, "rooms", 1, "storm: spread the connections over this many rooms (/chat/bench-0 …, or Centrifugo channels chat-0 …; not the seed, which serves /chat alone)")
 	fs.IntVar(&c.pid, "pid", 0, "the server's process id, to report its CPU time and memory from /proc")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "stop the run after this long, whatever is left")
 	fs.DurationVar(&c.stall, "stall", 10*time.Second, "end a fan-out run when no client received a frame for this long (messages were lost)")

@@ -87,6 +87,9 @@ func (s *StormReport) print(p func(string, ...any), pid int) {
 	l := s.Latency
 	p("  handshake latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms", l.P50, l.P90, l.P99, l.Max)
 	p("  settled %.2f s after the last connect (%d frames received), held %.1f s", s.SettleSeconds, s.Frames, s.HoldSeconds)
+	if s.Lost > 0 {
+		p("  %d socket(s) closed by the server before the end of the hold", s.Lost)
+	}
 	p("  loadgen CPU: %.2f s (user %.2f, sys %.2f); other programs' CPU: %.2f s", s.Loadgen.Total, s.Loadgen.User, s.Loadgen.Sys, s.OtherCPU)
 	if sv := s.Server; sv != nil {
 		if sv.Error != "" {

@@ -115,6 +115,7 @@ type StormReport struct {
 	SettleSeconds    float64        `json:"settle_seconds"`
 	HoldSeconds      float64        `json:"hold_seconds"`
 	Frames           int64          `json:"frames"`
+	Lost             int64          `json:"sockets_lost"` // closed by the server before the tool closed them
 	Loadgen          CPUTime        `json:"loadgen_cpu"`
 	OtherCPU         float64        `json:"other_cpu_s"`
 	Server           *StormServer   `json:"server,omitempty"`

@@ -15,8 +15,9 @@ import (
 )
 
 // runStorm opens c.clients connections, at most c.concurrency at once,
-// each connecting until the server's connected (v1) or snapshot (v2); then
-// holds them for c.hold and closes them.
+// each connecting until the server's connected (v1), snapshot (v2) or
+// subscribe reply (Centrifugo); then holds them for c.hold, counting the
+// ones the server drops meanwhile, and closes them.
 func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
 	s := &StormReport{Attempted: c.clients, Failures: map[string]int{}}
 	rep.Storm = s
@@ -26,11 +27,13 @@ func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
 
 	conns := make([]*websocket.Conn, c.clients)
 	lat := make([]int64, c.clients)
-	var frames atomic.Int64
+	var frames, lost atomic.Int64
+	var closing atomic.Bool
 	var failMu sync.Mutex
 	var lastDone atomic.Int64
 	var drains sync.WaitGroup
 	defer func() {
+		closing.Store(true)
 		closeAll(conns, c.concurrency)
 		drains.Wait()
 	}()
@@ -59,7 +62,12 @@ func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
 			}
 		}
 		conns[i] = ws
-		drains.Go(func() { drain(ws, &frames) })
+		drains.Go(func() {
+			drain(ws, &frames, d.centrifugo)
+			if !closing.Load() {
+				lost.Add(1)
+			}
+		})
 		return nil
 	})
 	for i, ws := range conns {
@@ -105,6 +113,7 @@ func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
 	}
 	s.HoldSeconds = time.Since(holdStart).Seconds()
 	s.Frames = frames.Load()
+	s.Lost = lost.Load()
 	s.Loadgen = cpuSince(base.user, base.sys)
 	if c.pid > 0 {
 		srv2, _ = readProc(c.pid)
@@ -138,15 +147,28 @@ func runStorm(ctx context.Context, c config, d *dialer, rep *Report) error {
 	return nil
 }
 
-// drain reads and discards frames until the socket ends.
-func drain(ws *websocket.Conn, frames *atomic.Int64) {
+// drain reads and discards frames until the socket ends, counting all but
+// pings. A Centrifugo client answers the server's pings, without which
+// Centrifugo drops it after half a minute or so.
+func drain(ws *websocket.Conn, frames *atomic.Int64, centrifugo bool) {
+	var buf []byte
 	for {
-		_, r, err := ws.Reader(context.Background())
-		if err != nil {
-			return
-		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			return
+		if centrifugo {
+			var err error
+			if buf, err = readFrame(context.Background(), ws, buf); err != nil {
+				return
+			}
+			if answerCentrifugoPings(ws, buf) {
+				continue
+			}
+		} else {
+			_, r, err := ws.Reader(context.Background())
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return
+			}
 		}
 		frames.Add(1)
 	}
