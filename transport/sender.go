@@ -18,6 +18,7 @@ import (
 // with stop before the socket goes.
 type sender struct {
 	conn  *websocket.Conn
+	batch *batchWriter // under conn; nil: each frame is its own write
 	cfg   Config
 	v2    bool            // merge adjacent changes into one patch, once per MergeWindow
 	done  <-chan struct{} // closed when the session ends: stop waiting
@@ -198,8 +199,9 @@ func (w *sender) awaitMergeWindow() {
 
 // writeAll writes the frames in order, merging each run of adjacent v2
 // changes into one `patch` whose seq is the last one's: fewer frames are
-// what makes fan-out fast. A peer that takes longer than WriteTimeout to
-// accept them is dropped.
+// what makes fan-out fast. The frames go out with as few system calls as
+// the batchWriter can manage. A peer that takes longer than WriteTimeout
+// to accept them is dropped.
 func (w *sender) writeAll(frames []outFrame) error {
 	if w.writeTimer == nil {
 		w.writeTimer = time.AfterFunc(w.cfg.WriteTimeout, func() { w.conn.CloseNow() })
@@ -207,6 +209,19 @@ func (w *sender) writeAll(frames []outFrame) error {
 		w.writeTimer.Reset(w.cfg.WriteTimeout)
 	}
 	defer w.writeTimer.Stop()
+	if w.batch == nil || len(frames) == 0 {
+		return w.writeFrames(frames)
+	}
+	w.batch.hold()
+	err := w.writeFrames(frames)
+	if rerr := w.batch.release(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// writeFrames writes the frames in order, merging v2 changes (writeAll).
+func (w *sender) writeFrames(frames []outFrame) error {
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
 			if err := w.write(frames[i].data); err != nil {
