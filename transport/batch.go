@@ -2,105 +2,106 @@ package transport
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"sync"
 )
 
-// batchWriter sits between a socket's WebSocket connection and its TCP
-// connection, so that the sender can write a run of queued frames with
-// few system calls. The WebSocket library flushes every frame it writes,
-// and splits a frame larger than its 4 KiB buffer into two writes; a
-// storm of `joined` frames, or a `messageWritten` carrying a long window,
-// then costs a system call (and, on loopback, the receiver's wake-up) per
-// piece. Between hold and release, small writes are gathered in a buffer
-// and a large one goes out together with them in one writev.
+// batchWriter is the write side of a socket's TCP connection, under its
+// WebSocket connection. The sender writes its queued frames through it,
+// each a whole (unfragmented, uncompressed) text message, all of them with
+// one system call: the WebSocket library would flush each frame by itself,
+// and split one larger than its 4 KiB buffer into two writes, so that a
+// storm of `joined` frames, or a queue of `messageWritten` frames, cost a
+// system call (and, on loopback, the receiver's wake-up) per piece.
 //
-// Control frames the library writes by itself (pongs, the close frame)
-// pass through it too: they are held only while a run is being written,
-// and go out in order with it.
+// The library still writes its own control frames (pings, pongs, the close
+// frame) through Write. Each arrives whole, in one call, because the
+// library flushes its buffer after every frame; the mutex keeps the two
+// kinds of frames from interleaving. Once the library has written a close
+// frame, no more frames go out, as the library itself would refuse them.
 type batchWriter struct {
 	conn net.Conn
 
-	mu      sync.Mutex
-	holding bool
-	pooled  *[]byte // the buffer gathering a run, from batchBuffers; nil otherwise
-	buf     []byte  // what is gathered: (*pooled)[:n]
-	err     error   // the first write error: the connection is done
+	mu        sync.Mutex
+	closeSent bool  // the library wrote a close frame
+	err       error // the first write error: the connection is done
 }
 
-// batchGather is how many bytes a held batch gathers before it writes them.
-// Writes of this size or larger are written at once, with whatever is
-// gathered before them, without copying.
-const batchGather = 16 << 10
-
-// hold starts a run: writes are gathered until release.
-func (b *batchWriter) hold() {
-	b.mu.Lock()
-	b.holding = true
-	b.mu.Unlock()
-}
-
-// release writes what was gathered and ends the run.
-func (b *batchWriter) release() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.holding = false
-	return b.flushLocked(nil)
-}
-
-// Write writes p, or while holding gathers it; it never keeps p.
+// Write writes bytes of the library: its frames, each whole.
 func (b *batchWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.err == nil && b.holding && len(b.buf)+len(p) < batchGather {
-		if b.pooled == nil {
-			b.pooled = batchBuffers.Get().(*[]byte)
-			b.buf = (*b.pooled)[:0]
-		}
-		b.buf = append(b.buf, p...)
-		return len(p), nil
+	if b.err != nil {
+		return 0, b.err
 	}
-	if err := b.flushLocked(p); err != nil {
-		return 0, err
+	if len(p) > 0 && p[0]&0x0f == opClose {
+		b.closeSent = true
 	}
-	return len(p), nil
+	n, err := b.conn.Write(p)
+	b.err = err
+	return n, err
 }
 
-// flushLocked writes the gathered bytes followed by p, with one system
-// call, and gives the buffer back; b.mu held.
-func (b *batchWriter) flushLocked(p []byte) error {
-	gathered := b.buf
-	defer b.putBuffer()
-	switch {
-	case b.err != nil:
-	case len(gathered) == 0 && len(p) == 0:
-	case len(gathered) == 0:
-		_, b.err = b.conn.Write(p)
-	case len(p) == 0:
-		_, b.err = b.conn.Write(gathered)
-	default:
-		bufs := net.Buffers{gathered, p}
-		_, b.err = bufs.WriteTo(b.conn) // writev on a TCP connection
+// WebSocket frame header bits (RFC 6455, section 5.2).
+const (
+	finText = 0x81 // FIN, opcode text
+	opClose = 0x8
+)
+
+// writeText writes each payload as one text message, in order, with as
+// few system calls as the connection allows (one writev on TCP).
+func (b *batchWriter) writeText(payloads [][]byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return b.err
+	}
+	if b.closeSent {
+		return net.ErrClosed
+	}
+	headers := make([]byte, 0, 10*len(payloads))
+	bufs := make(net.Buffers, 0, 2*len(payloads))
+	for _, p := range payloads {
+		start := len(headers)
+		headers = appendFrameHeader(headers, len(p))
+		bufs = append(bufs, headers[start:], p)
+	}
+	if _, ok := b.conn.(*net.TCPConn); ok {
+		_, b.err = bufs.WriteTo(b.conn) // writev
+	} else {
+		// Another connection (TLS) would take each buffer as a write
+		// of its own: give it one.
+		_, b.err = b.conn.Write(concat(bufs))
 	}
 	return b.err
 }
 
-// putBuffer gives the gathering buffer back to the pool; b.mu held.
-func (b *batchWriter) putBuffer() {
-	if b.pooled != nil {
-		*b.pooled = b.buf[:0]
-		batchBuffers.Put(b.pooled)
-		b.pooled, b.buf = nil, nil
+// appendFrameHeader appends the header of a server's (unmasked) text
+// frame of n bytes that ends its message.
+func appendFrameHeader(b []byte, n int) []byte {
+	switch {
+	case n <= 125:
+		return append(b, finText, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, finText, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, finText, 127), uint64(n))
 	}
 }
 
-// batchBuffers holds the gathering buffers of the runs being written: an
-// idle socket keeps none.
-var batchBuffers = sync.Pool{New: func() any {
-	buf := make([]byte, 0, batchGather)
-	return &buf
-}}
+func concat(bufs net.Buffers) []byte {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range bufs {
+		out = append(out, b...)
+	}
+	return out
+}
 
 // batchingResponse hands the WebSocket library a hijacked connection whose
 // writes go through a batchWriter.

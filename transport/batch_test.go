@@ -2,14 +2,20 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
-// recordingConn is a net.Conn that records each Write it is given.
+// recordingConn is a net.Conn that is not TCP and records each Write.
 type recordingConn struct {
 	net.Conn // nil: only Write is used
 	mu       sync.Mutex
@@ -27,113 +33,115 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *recordingConn) written() (calls int, all string) {
+func (c *recordingConn) calls() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, w := range c.writes {
-		all += string(w)
-	}
-	return len(c.writes), all
+	return len(c.writes)
 }
 
-// Outside a run every write goes straight through; inside one, small
-// writes wait for release and then go out as one write, in order.
-func TestBatchWriterGathersARun(t *testing.T) {
-	conn := &recordingConn{}
-	b := &batchWriter{conn: conn}
-	b.Write([]byte("a"))
-	if calls, all := conn.written(); calls != 1 || all != "a" {
-		t.Fatalf("unheld write: %d calls, %q", calls, all)
+// The messages a client reads are exactly the payloads written, in order,
+// at every size a frame header distinguishes, with the library's own
+// control frames (a ping and its pong) going on at the same time; and a
+// TCP connection gets them from one writeText as it is.
+func TestBatchWriterMessagesReachTheClient(t *testing.T) {
+	var payloads [][]byte
+	for _, n := range []int{0, 1, 125, 126, 127, 4096, 65535, 65536, 70000} {
+		payloads = append(payloads, []byte(strings.Repeat(string(rune('a'+n%26)), n)))
 	}
-	b.hold()
-	for _, p := range []string{"b", "c", "d"} {
-		buf := []byte(p)
-		if n, err := b.Write(buf); n != 1 || err != nil {
-			t.Fatalf("held write = %d, %v", n, err)
-		}
-		buf[0] = 'X' // the writer must not keep p
-	}
-	if calls, _ := conn.written(); calls != 1 {
-		t.Fatalf("held writes went out before release: %d calls", calls)
-	}
-	if err := b.release(); err != nil {
-		t.Fatal(err)
-	}
-	if calls, all := conn.written(); calls != 2 || all != "abcd" {
-		t.Fatalf("after release: %d calls, %q; want 2, \"abcd\"", calls, all)
-	}
-	if err := b.release(); err != nil { // nothing gathered: no write
-		t.Fatal(err)
-	}
-	if calls, _ := conn.written(); calls != 2 {
-		t.Fatalf("an empty release wrote: %d calls", calls)
-	}
-}
-
-// A large write inside a run goes out at once, after what was gathered
-// before it; the run goes on gathering after it.
-func TestBatchWriterLargeWriteKeepsOrder(t *testing.T) {
-	conn := &recordingConn{}
-	b := &batchWriter{conn: conn}
-	large := strings.Repeat("L", batchGather)
-	b.hold()
-	b.Write([]byte("head"))
-	b.Write([]byte(large))
-	_, all := conn.written()
-	if all != "head"+large {
-		t.Fatalf("after the large write the connection has %d bytes, want head and the large write", len(all))
-	}
-	b.Write([]byte("tail"))
-	if _, all = conn.written(); all != "head"+large {
-		t.Fatal("a small write after the large one went out before release")
-	}
-	b.release()
-	if _, all = conn.written(); all != "head"+large+"tail" {
-		t.Fatalf("out of order: %d bytes", len(all))
-	}
-}
-
-// Writes from another goroutine during a run (the library's pongs) go out
-// in the order they were made.
-func TestBatchWriterConcurrentWritesInOrder(t *testing.T) {
-	conn := &recordingConn{}
-	b := &batchWriter{conn: conn}
-	b.hold()
-	b.Write([]byte("1"))
+	accepted := make(chan *websocket.Conn, 1)
 	done := make(chan struct{})
-	go func() {
-		b.Write([]byte("2"))
-		close(done)
-	}()
-	<-done
-	b.Write([]byte("3"))
-	b.release()
-	if _, all := conn.written(); all != "123" {
-		t.Fatalf("got %q, want \"123\"", all)
+	batch := &batchWriter{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(batchingResponse{w, batch}, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		accepted <- c
+		<-done // a hijacked connection outlives its request
+	}))
+	defer srv.Close()
+	defer close(done)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	client.SetReadLimit(-1)
+	server := <-accepted
+	defer server.CloseNow()
+	if _, ok := batch.conn.(*net.TCPConn); !ok {
+		t.Fatalf("the hijacked connection is a %T, want *net.TCPConn (the writev path)", batch.conn)
+	}
+	go server.Read(ctx) // reads the pong
+	pinged := make(chan error, 1)
+	go func() { pinged <- server.Ping(ctx) }()
+	for range 3 {
+		if err := batch.writeText(payloads); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 3 {
+		for i, want := range payloads {
+			typ, got, err := client.Read(ctx)
+			if err != nil {
+				t.Fatalf("round %d, message %d: %v", round, i, err)
+			}
+			if typ != websocket.MessageText || !bytes.Equal(got, want) {
+				t.Fatalf("round %d, message %d: %v of %d bytes, want text of %d", round, i, typ, len(got), len(want))
+			}
+		}
+	}
+	go client.Read(ctx) // answers nothing more; lets the pong be read
+	if err := <-pinged; err != nil {
+		t.Fatalf("ping: %v", err)
 	}
 }
 
-// A failed write fails every later one, and release reports it.
+// Over a connection that is not TCP (TLS), a batch is one Write.
+func TestBatchWriterOneWriteOtherwise(t *testing.T) {
+	conn := &recordingConn{}
+	b := &batchWriter{conn: conn}
+	if err := b.writeText([][]byte{[]byte("a"), []byte("bc")}); err != nil {
+		t.Fatal(err)
+	}
+	if conn.calls() != 1 || string(conn.writes[0]) != "\x81\x01a\x81\x02bc" {
+		t.Fatalf("writes = %q, want one of both frames", conn.writes)
+	}
+}
+
+// After the library wrote a close frame, no message goes out.
+func TestBatchWriterNothingAfterClose(t *testing.T) {
+	conn := &recordingConn{}
+	b := &batchWriter{conn: conn}
+	b.Write([]byte{0x89, 0})          // a ping
+	b.Write([]byte{0x88, 2, 3, 0xe8}) // close 1000
+	if err := b.writeText([][]byte{[]byte("late")}); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("writeText after a close frame = %v, want net.ErrClosed", err)
+	}
+	if conn.calls() != 2 {
+		t.Fatalf("%d writes, want the ping and the close only", conn.calls())
+	}
+}
+
+// A failed write fails every later one.
 func TestBatchWriterErrorSticks(t *testing.T) {
 	broken := errors.New("broken pipe")
 	conn := &recordingConn{fail: broken}
 	b := &batchWriter{conn: conn}
-	b.hold()
-	if _, err := b.Write([]byte("x")); err != nil {
-		t.Fatalf("a gathered write failed early: %v", err)
-	}
-	if err := b.release(); !errors.Is(err, broken) {
-		t.Fatalf("release = %v, want %v", err, broken)
+	if err := b.writeText([][]byte{[]byte("x")}); !errors.Is(err, broken) {
+		t.Fatalf("writeText = %v, want %v", err, broken)
 	}
 	conn.fail = nil
-	if _, err := b.Write([]byte("y")); !errors.Is(err, broken) {
-		t.Fatalf("write after a failure = %v, want %v", err, broken)
+	if err := b.writeText([][]byte{[]byte("y")}); !errors.Is(err, broken) {
+		t.Fatalf("writeText after a failure = %v, want %v", err, broken)
 	}
-	b.hold()
-	if _, err := b.Write([]byte("z")); !errors.Is(err, broken) {
-		t.Fatalf("held write after a failure = %v, want %v", err, broken)
+	if _, err := b.Write([]byte{0x8a, 0}); !errors.Is(err, broken) {
+		t.Fatalf("the library's write after a failure = %v, want %v", err, broken)
 	}
-	if calls, _ := conn.written(); calls != 0 {
-		t.Fatalf("%d writes reached the connection after it failed", calls)
+	if conn.calls() != 0 {
+		t.Fatalf("%d writes reached the connection after it failed", conn.calls())
 	}
 }

@@ -199,34 +199,23 @@ func (w *sender) awaitMergeWindow() {
 
 // writeAll writes the frames in order, merging each run of adjacent v2
 // changes into one `patch` whose seq is the last one's: fewer frames are
-// what makes fan-out fast. The frames go out with as few system calls as
-// the batchWriter can manage. A peer that takes longer than WriteTimeout
+// what makes fan-out fast. They go out together, with one system call, when
+// the socket has a batchWriter. A peer that takes longer than WriteTimeout
 // to accept them is dropped.
 func (w *sender) writeAll(frames []outFrame) error {
+	if len(frames) == 0 {
+		return nil
+	}
 	if w.writeTimer == nil {
 		w.writeTimer = time.AfterFunc(w.cfg.WriteTimeout, func() { w.conn.CloseNow() })
 	} else {
 		w.writeTimer.Reset(w.cfg.WriteTimeout)
 	}
 	defer w.writeTimer.Stop()
-	if w.batch == nil || len(frames) == 0 {
-		return w.writeFrames(frames)
-	}
-	w.batch.hold()
-	err := w.writeFrames(frames)
-	if rerr := w.batch.release(); err == nil {
-		err = rerr
-	}
-	return err
-}
-
-// writeFrames writes the frames in order, merging v2 changes (writeAll).
-func (w *sender) writeFrames(frames []outFrame) error {
+	payloads := make([][]byte, 0, len(frames))
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
-			if err := w.write(frames[i].data); err != nil {
-				return err
-			}
+			payloads = append(payloads, frames[i].data)
 			i++
 			continue
 		}
@@ -235,16 +224,23 @@ func (w *sender) writeFrames(frames []outFrame) error {
 		for ; i < len(frames) && frames[i].ops != nil; i++ {
 			ops, seq = append(ops, frames[i].ops...), frames[i].seq
 		}
-		if err := w.write(actions.EncodePatch(seq, ops)); err != nil {
+		payloads = append(payloads, actions.EncodePatch(seq, ops))
+	}
+	if w.batch != nil {
+		return w.batch.writeText(payloads)
+	}
+	for _, p := range payloads {
+		if err := w.write(p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// write writes one frame. Its context never ends: a context that can end
-// costs the library a watcher per write, so writeAll's timer and the
-// session's end (which drops the socket) bound writes instead.
+// write writes one frame through the library. Its context never ends: a
+// context that can end costs the library a watcher per write, so
+// writeAll's timer and the session's end (which drops the socket) bound
+// writes instead.
 func (w *sender) write(frame []byte) error {
 	return w.conn.Write(context.Background(), websocket.MessageText, frame)
 }
