@@ -44,7 +44,7 @@ type roomFeed struct {
 	v1, v2      map[string]*session
 	messages    [][]byte     // as v2 states carry them (EncodeMessage)
 	v1list      v1Window     // as v1's messagesList carries them (EncodeMessageV1), within V1FrameBytes
-	users       userList     // the room's user list, encoded, for v1's `connected`
+	users       userList     // the room's user list, for greeting new sockets
 	recent      []roomChange // oldest first from head: at most window changes, windowBytes bytes
 	head        int
 	recentBytes int
@@ -270,7 +270,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		} else {
 			s.out.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
-				feed.users.list(), feed.v1list.list(), s.grantedToken(c, sess.UserID)))
+				feed.users.listEncoded(), feed.v1list.list(), s.grantedToken(c, sess.UserID)))
 			feed.v1[sess.ID] = s
 		}
 	}
