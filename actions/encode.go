@@ -56,12 +56,13 @@ func EncodeMessageV1(m Message) []byte {
 	return mustMarshal(v1Message{UserID: m.UserID, Username: m.Username, Message: m.Message, Seq: m.Seq})
 }
 
-// EncodeConnected returns the v1 `connected` frame. messages holds the
-// encoded messages (EncodeMessageV1), oldest first. token, if not empty, is
+// EncodeConnected returns the v1 `connected` frame. users holds the
+// encoded user list (EncodeUser), messages the encoded messages
+// (EncodeMessageV1), oldest first. token, if not empty, is
 // the token handed to a client that sent one (an extra field seed clients
 // ignore).
-func EncodeConnected(self User, users []User, messages [][]byte, token string) []byte {
-	b := make([]byte, 0, listSize(messages)+128)
+func EncodeConnected(self User, users, messages [][]byte, token string) []byte {
+	b := make([]byte, 0, listSize(users)+listSize(messages)+128)
 	b = append(b, `{"event":"connected","id":`...)
 	b = append(b, mustMarshal(self.ID)...)
 	b = appendName(b, self.Username)
@@ -70,10 +71,7 @@ func EncodeConnected(self User, users []User, messages [][]byte, token string) [
 		b = append(b, mustMarshal(token)...)
 	}
 	b = append(b, `,"connectedUserList":`...)
-	if users == nil {
-		users = []User{}
-	}
-	b = append(b, mustMarshal(users)...)
+	b = AppendList(b, users)
 	b = append(b, `,"messagesList":`...)
 	b = AppendList(b, messages)
 	return append(b, '}')

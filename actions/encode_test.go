@@ -28,7 +28,7 @@ func TestEncodeV1Events(t *testing.T) {
 	}
 
 	got := decode(t, actions.EncodeConnected(actions.User{ID: "1", Username: "ann"},
-		[]actions.User{{ID: "1", Username: "ann"}}, [][]byte{msg}, ""))
+		[][]byte{actions.EncodeUser(actions.User{ID: "1", Username: "ann"})}, [][]byte{msg}, ""))
 	want := map[string]any{"event": "connected", "id": "1", "username": "ann", "name": "ann",
 		"connectedUserList": []any{map[string]any{"id": "1", "username": "ann"}},
 		"messagesList":      []any{wantMsg}}

@@ -44,6 +44,7 @@ type roomFeed struct {
 	v1, v2      map[string]*session
 	messages    [][]byte     // as v2 states carry them (EncodeMessage)
 	v1list      v1Window     // as v1's messagesList carries them (EncodeMessageV1), within V1FrameBytes
+	users       userList     // the room's user list, for greeting new sockets
 	recent      []roomChange // oldest first from head: at most window changes, windowBytes bytes
 	head        int
 	recentBytes int
@@ -70,6 +71,9 @@ type roomChange struct {
 func newRoomFeed(r *chat.Room, seq uint64, cfg Config) *roomFeed {
 	f := &roomFeed{v1: map[string]*session{}, v2: map[string]*session{}, v1list: newV1Window(cfg.V1FrameBytes),
 		window: cfg.ResumeWindow, windowBytes: cfg.ResumeBytes, forgotten: seq}
+	if r != nil {
+		f.users = newUserList(r.UserList())
+	}
 	for i := 0; r != nil && i < r.MessageCount(); i++ {
 		f.messages = append(f.messages, actions.EncodeMessage(r.Message(i)))
 		f.v1list.push(actions.EncodeMessageV1(r.Message(i)))
@@ -219,7 +223,11 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	except := ""
 	for i, d := range steps {
 		if d.Left != nil {
+			feed.users.leave(d.Left.ID)
 			feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
+		}
+		if d.Entered != nil {
+			feed.users.enter(*d.Entered)
 		}
 		if d.Dropped > 0 {
 			feed.messages = feed.messages[min(d.Dropped, len(feed.messages)):]
@@ -262,7 +270,7 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		} else {
 			s.out.send(actions.EncodeConnected(
 				actions.User{ID: sess.UserID, Username: sess.Username},
-				d.Next.UserList(), feed.v1list.list(), s.grantedToken(c, sess.UserID)))
+				feed.users.listEncoded(), feed.v1list.list(), s.grantedToken(c, sess.UserID)))
 			feed.v1[sess.ID] = s
 		}
 	}

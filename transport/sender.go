@@ -18,6 +18,7 @@ import (
 // with stop before the socket goes.
 type sender struct {
 	conn  *websocket.Conn
+	batch *batchWriter // under conn; nil: each frame is its own write
 	cfg   *Config
 	v2    bool            // merge adjacent changes into one patch, once per MergeWindow
 	done  <-chan struct{} // closed when the session ends: stop waiting
@@ -218,20 +219,23 @@ func (w *sender) awaitMergeWindow() {
 
 // writeAll writes the frames in order, merging each run of adjacent v2
 // changes into one `patch` whose seq is the last one's: fewer frames are
-// what makes fan-out fast. A peer that takes longer than WriteTimeout to
-// accept them is dropped.
+// what makes fan-out fast. They go out together, with one system call, when
+// the socket has a batchWriter. A peer that takes longer than WriteTimeout
+// to accept them is dropped.
 func (w *sender) writeAll(frames []outFrame) error {
+	if len(frames) == 0 {
+		return nil
+	}
 	if w.writeTimer == nil {
 		w.writeTimer = time.AfterFunc(w.cfg.WriteTimeout, func() { w.conn.CloseNow() })
 	} else {
 		w.writeTimer.Reset(w.cfg.WriteTimeout)
 	}
 	defer w.writeTimer.Stop()
+	payloads := make([][]byte, 0, len(frames))
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
-			if err := w.write(frames[i].data); err != nil {
-				return err
-			}
+			payloads = append(payloads, frames[i].data)
 			i++
 			continue
 		}
@@ -240,16 +244,23 @@ func (w *sender) writeAll(frames []outFrame) error {
 		for ; i < len(frames) && frames[i].ops != nil; i++ {
 			ops, seq = append(ops, frames[i].ops...), frames[i].seq
 		}
-		if err := w.write(actions.EncodePatch(seq, ops)); err != nil {
+		payloads = append(payloads, actions.EncodePatch(seq, ops))
+	}
+	if w.batch != nil {
+		return w.batch.writeText(payloads)
+	}
+	for _, p := range payloads {
+		if err := w.write(p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// write writes one frame. Its context never ends: a context that can end
-// costs the library a watcher per write, so writeAll's timer and the
-// session's end (which drops the socket) bound writes instead.
+// write writes one frame through the library. Its context never ends: a
+// context that can end costs the library a watcher per write, so
+// writeAll's timer and the session's end (which drops the socket) bound
+// writes instead.
 func (w *sender) write(frame []byte) error {
 	return w.conn.Write(context.Background(), websocket.MessageText, frame)
 }

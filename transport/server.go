@@ -214,7 +214,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, refused.reason, http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	batch := &batchWriter{}
+	conn, err := websocket.Accept(smallBuffers{w, batch}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // originAllowed has checked the origin
 		Subprotocols:       []string{actions.Subprotocol},
 		CompressionMode:    websocket.CompressionDisabled,
@@ -227,6 +228,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(s.cfg.FrameLimit)
 	sess := newSession(s.hub, conn, room, from.remote, conn.Subprotocol() == actions.Subprotocol)
 	sess.opened = leave
+	sess.out.batch = batch
 	if !s.hub.register(sess) {
 		conn.Close(closeGoingAway, "server shutting down")
 		release()

@@ -76,7 +76,7 @@ func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDi
 	token := s.grantedToken(c, user)
 	if f.canResume(s, c, d) {
 		missed, size := f.since(s.resume.lastSeq)
-		if size <= catchUpFrameBytes || size <= f.snapshotSize(d.Next) {
+		if size <= catchUpFrameBytes || size <= f.snapshotSize() {
 			s.out.send(actions.EncodeResumed(s.resume.lastSeq, user, token))
 			for _, frame := range catchUp(missed, size, s.cfg.SendQueue) {
 				s.out.send(frame)
@@ -84,7 +84,7 @@ func (f *roomFeed) greetV2(s *session, c store.Change[chat.State], d chat.RoomDi
 			return
 		}
 	}
-	s.out.send(actions.EncodeSnapshot(c.Seq, user, token, d.Next.UserList(), f.messages))
+	s.out.send(actions.EncodeSnapshot(c.Seq, user, token, f.users.list(), f.messages))
 }
 
 // since returns the remembered changes after seq, oldest first, and the
@@ -100,8 +100,8 @@ func (f *roomFeed) since(seq uint64) (missed []roomChange, size int) {
 
 // snapshotSize is about the bytes of a snapshot of the room: its messages
 // and its user list.
-func (f *roomFeed) snapshotSize(r *chat.Room) int {
-	size := 64 * len(r.UserList())
+func (f *roomFeed) snapshotSize() int {
+	size := 64 * len(f.users.list())
 	for _, m := range f.messages {
 		size += len(m) + 1
 	}
