@@ -194,13 +194,13 @@ type Store[S any] struct {
 }
 
 // request is one Dispatch waiting for the apply loop. Its dispatcher
-// waits on result. The loop answers a local batch by setting err in every
-// request and sending on the first one's result only; each dispatcher it
-// wakes wakes those in next in turn (a binary tree over the batch), so
-// that the apply loop makes one goroutine runnable per batch, not one per
-// action, and the waking happens on the dispatchers' goroutines. Answers
-// that come one at a time (a shared log's) are sent straight to result,
-// with next empty.
+// waits on result. The loop answers a local batch answerGroup requests at
+// a time, by setting err in each and sending on the first one's result
+// only; each dispatcher it wakes wakes those in next in turn (a binary
+// tree over the group), so that the apply loop makes one goroutine
+// runnable per group, not one per action, and the waking happens on the
+// dispatchers' goroutines. Answers that come one at a time (a shared
+// log's) are sent straight to result, with next empty.
 type request struct {
 	action *actions.Action
 	result chan error
@@ -370,8 +370,15 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 	return err
 }
 
-// answer wakes the dispatchers of a local batch, whose requests hold their
-// answers in err: it wakes the first, which wakes the next two, and so on.
+// answerGroup is how many applied requests the apply loop answers at once:
+// enough to spare it most wake-ups, few enough that the first dispatchers
+// of a long batch go on to their next action while the loop applies the
+// rest, as the loop and the dispatchers share the cores.
+const answerGroup = 16
+
+// answer wakes the dispatchers of a group of a local batch, whose
+// requests hold their answers in err: it wakes the first, which wakes the
+// next two, and so on.
 func answer(batch []*request) {
 	for i, r := range batch {
 		for j := range r.next {
@@ -432,10 +439,14 @@ func (s *Store[S]) commit(batch []*request, acts []*actions.Action) {
 		answer(batch)
 		return
 	}
-	for _, r := range batch {
+	from := 0
+	for i, r := range batch {
 		r.err = s.step(r.action)
+		if i+1-from == answerGroup || i == len(batch)-1 {
+			answer(batch[from : i+1])
+			from = i + 1
+		}
 	}
-	answer(batch)
 	s.maybeSnapshot()
 }
 
