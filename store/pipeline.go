@@ -139,11 +139,7 @@ func (p *pipeline[S]) durable(err error) {
 // apply applies a durable batch, answers its dispatchers and takes a
 // snapshot when one is due.
 func (p *pipeline[S]) apply(batch []*request) {
-	for _, r := range batch {
-		r.err = p.s.step(r.action)
-	}
-	answer(batch)
-	p.s.maybeSnapshot()
+	p.s.applyBatch(batch)
 	p.recycle(batch)
 }
 

@@ -439,6 +439,12 @@ func (s *Store[S]) commit(batch []*request, acts []*actions.Action) {
 		answer(batch)
 		return
 	}
+	s.applyBatch(batch)
+}
+
+// applyBatch applies the logged batch, answering its dispatchers a group
+// at a time, and takes a snapshot when one is due.
+func (s *Store[S]) applyBatch(batch []*request) {
 	from := 0
 	for i, r := range batch {
 		r.err = s.step(r.action)
