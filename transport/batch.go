@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"net"
+	"slices"
 	"sync"
 )
 
@@ -59,13 +60,16 @@ func (b *batchWriter) writeText(payloads [][]byte) error {
 	if b.closeSent {
 		return net.ErrClosed
 	}
-	headers := make([]byte, 0, 10*len(payloads))
-	bufs := make(net.Buffers, 0, 2*len(payloads))
+	sc := scratchPool.Get().(*writeScratch)
+	defer scratchPool.Put(sc)
+	headers := slices.Grow(sc.headers[:0], maxFrameHeader*len(payloads)) // never grows below: the slices stay valid
+	bufs := sc.bufs[:0]
 	for _, p := range payloads {
 		start := len(headers)
 		headers = appendFrameHeader(headers, len(p))
 		bufs = append(bufs, headers[start:], p)
 	}
+	sc.headers, sc.bufs = headers, bufs
 	if _, ok := b.conn.(*net.TCPConn); ok {
 		_, b.err = bufs.WriteTo(b.conn) // writev
 	} else {
@@ -73,8 +77,21 @@ func (b *batchWriter) writeText(payloads [][]byte) error {
 		// of its own: give it one.
 		_, b.err = b.conn.Write(concat(bufs))
 	}
+	clear(sc.bufs[:cap(sc.bufs)]) // hold on to no payload
 	return b.err
 }
+
+// maxFrameHeader is the longest header of a server's frame.
+const maxFrameHeader = 10
+
+// writeScratch is what a writeText needs besides its payloads; pooled, so
+// that a write allocates nothing and an idle socket holds none of it.
+type writeScratch struct {
+	headers []byte
+	bufs    net.Buffers
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
 
 // appendFrameHeader appends the header of a server's (unmasked) text
 // frame of n bytes that ends its message.

@@ -232,20 +232,24 @@ func (w *sender) writeAll(frames []outFrame) error {
 		w.writeTimer.Reset(w.cfg.WriteTimeout)
 	}
 	defer w.writeTimer.Stop()
-	payloads := make([][]byte, 0, len(frames))
+	sc := framesPool.Get().(*frameScratch)
+	defer sc.release()
+	payloads := sc.payloads[:0]
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
 			payloads = append(payloads, frames[i].data)
 			i++
 			continue
 		}
-		var ops [][]byte
+		ops := sc.ops[:0]
 		var seq uint64
 		for ; i < len(frames) && frames[i].ops != nil; i++ {
 			ops, seq = append(ops, frames[i].ops...), frames[i].seq
 		}
-		payloads = append(payloads, actions.EncodePatch(seq, ops))
+		payloads = append(payloads, actions.EncodePatch(seq, ops)) // copies the ops
+		sc.ops = ops
 	}
+	sc.payloads = payloads
 	if w.batch != nil {
 		return w.batch.writeText(payloads)
 	}
@@ -255,6 +259,21 @@ func (w *sender) writeAll(frames []outFrame) error {
 		}
 	}
 	return nil
+}
+
+// frameScratch is what writeAll gathers a batch of frames in; pooled, so
+// that a write allocates only its patches and an idle socket holds none.
+type frameScratch struct {
+	payloads, ops [][]byte
+}
+
+var framesPool = sync.Pool{New: func() any { return new(frameScratch) }}
+
+// release forgets the frames and returns sc to the pool.
+func (sc *frameScratch) release() {
+	clear(sc.payloads[:cap(sc.payloads)])
+	clear(sc.ops[:cap(sc.ops)])
+	framesPool.Put(sc)
 }
 
 // write writes one frame through the library. Its context never ends: a
