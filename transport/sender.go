@@ -200,7 +200,8 @@ func (w *sender) awaitMergeWindow() {
 	now := time.Now()
 	w.mu.Lock()
 	if wait := w.lastWrite.Add(w.cfg.MergeWindow).Sub(now); wait > 0 && !w.hurried {
-		t := time.NewTimer(wait)
+		t := timerPool.Get().(*time.Timer)
+		t.Reset(wait)
 		w.mergeTimer = t
 		w.mu.Unlock()
 		select {
@@ -209,7 +210,8 @@ func (w *sender) awaitMergeWindow() {
 		}
 		w.mu.Lock()
 		w.mergeTimer = nil
-		t.Stop()
+		t.Stop() // nothing is left to receive from a stopped timer
+		timerPool.Put(t)
 		now = time.Now()
 	}
 	w.hurried = false // the frames about to be taken include the own change
@@ -260,6 +262,13 @@ func (w *sender) writeAll(frames []outFrame) error {
 	}
 	return nil
 }
+
+// timerPool holds the merge windows' timers, stopped, between waits.
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // frameScratch is what writeAll gathers a batch of frames in; pooled, so
 // that a write allocates only its patches and an idle socket holds none.
