@@ -14,8 +14,8 @@ import (
 // writer goroutine that drains it, the v2 merge window and the write
 // timeout. Anyone may queue frames (the hub's fan-out, the socket's own
 // reader); only the writer writes. A writer goroutine runs only while
-// frames wait, and writerLinger after: an idle socket has none. Its
-// owner, the session, ends it with stop before the socket goes.
+// frames wait, and writerLinger after: an idle socket has none. Its owner, the session, ends it
+// with stop before the socket goes.
 type sender struct {
 	conn  *websocket.Conn
 	batch *batchWriter // under conn; nil: each frame is its own write
