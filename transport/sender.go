@@ -14,7 +14,7 @@ import (
 // writer goroutine that drains it, the v2 merge window and the write
 // timeout. Anyone may queue frames (the hub's fan-out, the socket's own
 // reader); only the writer writes. A writer goroutine runs only while
-// frames wait, and writerLinger after: an idle socket has none. Its owner, the session, ends it
+// frames wait: an idle socket has none. Its owner, the session, ends it
 // with stop before the socket goes.
 type sender struct {
 	conn  *websocket.Conn
@@ -36,7 +36,6 @@ type sender struct {
 	writerEnded bool
 	hurried     bool        // a frame waits that must not wait for the merge window (see enqueue)
 	mergeTimer  *time.Timer // the writer's merge window, while it waits
-	lingerTimer *time.Timer // the writer's wait for a next frame, while it lingers
 	writers     sync.WaitGroup
 
 	// Only the writer touches these: when it last took frames to write,
@@ -152,9 +151,6 @@ func (w *sender) takeQueue() []outFrame {
 // startWriterLocked starts a writer goroutine unless one runs or the
 // socket's writing has ended; w.mu held.
 func (w *sender) startWriterLocked() {
-	if w.lingerTimer != nil {
-		w.lingerTimer.Reset(0) // the writer lingers: wake it
-	}
 	if w.writing || w.writerEnded {
 		return
 	}
@@ -169,7 +165,7 @@ func (w *sender) writeLoop() {
 	defer w.writers.Done()
 	for {
 		w.mu.Lock()
-		if len(w.queue) == 0 && w.closeCode == 0 && !w.linger() {
+		if len(w.queue) == 0 && w.closeCode == 0 {
 			w.writing = false // idle: the next frame starts a writer again
 			w.mu.Unlock()
 			return
@@ -192,30 +188,6 @@ func (w *sender) writeLoop() {
 			return
 		}
 	}
-}
-
-// writerLinger is how long a writer whose queue ran dry waits for the
-// next frame before its goroutine ends: in a busy room the next one comes
-// sooner, and a goroutine that goes on costs less than a new one per
-// burst (its start, and its stack grown again by the write).
-const writerLinger = 2 * time.Millisecond
-
-// linger waits up to writerLinger for a frame or a close, and reports
-// whether one came; w.mu held, released while waiting.
-func (w *sender) linger() bool {
-	t := timerPool.Get().(*time.Timer)
-	t.Reset(writerLinger)
-	w.lingerTimer = t
-	w.mu.Unlock()
-	select {
-	case <-t.C: // the end of the wait, or a frame (Reset(0))
-	case <-w.done:
-	}
-	w.mu.Lock()
-	w.lingerTimer = nil
-	t.Stop()
-	timerPool.Put(t)
-	return len(w.queue) > 0 || w.closeCode != 0
 }
 
 // awaitMergeWindow holds a v2 socket's next write until MergeWindow has
