@@ -53,21 +53,23 @@ func TestAdmissionCaps(t *testing.T) {
 // its hint, and takes nothing from the budget.
 func TestAdmissionHandshakeBudget(t *testing.T) {
 	t.Parallel()
-	a := testAdmission(Config{HandshakeRate: 10, HandshakeBurst: 2, HandshakeWait: 150 * time.Millisecond})
+	// Slow enough that a busy machine's scheduling delays (tens of ms)
+	// cannot turn a wait into a refusal or the other way round.
+	a := testAdmission(Config{HandshakeRate: 1, HandshakeBurst: 2, HandshakeWait: 1500 * time.Millisecond})
 	ctx := context.Background()
 	start := time.Now()
-	for i := range 3 { // two at once, the third after ~100ms
+	for i := range 3 { // two at once, the third after ~1s
 		release, no := a.admit(ctx, oneAddr)
 		if no != nil {
 			t.Fatalf("handshake %d refused: %+v", i, no)
 		}
 		release()
 	}
-	if took := time.Since(start); took < 80*time.Millisecond {
+	if took := time.Since(start); took < 800*time.Millisecond {
 		t.Fatalf("the third handshake did not wait (%v)", took)
 	}
-	// Now the budget is empty: one more waits ~100ms; another one at the
-	// same time would wait ~200ms, over the 150ms limit.
+	// Now the budget is empty: one more waits ~1s; another one at the
+	// same time would wait ~2s, over the 1.5s limit.
 	waited := make(chan *refusal)
 	go func() {
 		r, no := a.admit(ctx, oneAddr)
