@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -25,10 +26,17 @@ func nodeTools(t *testing.T, what string) (node, npm string) {
 	return node, npm
 }
 
+// npmInstalls serializes npmInstall: parallel tests share a project
+// directory, and `npm ci` deletes node_modules before it fills it again, so
+// a test must not run node there while another installs.
+var npmInstalls sync.Mutex
+
 // npmInstall runs `npm ci` in dir unless the given dependencies are
 // installed there already.
 func npmInstall(t *testing.T, npm, dir string, deps ...string) {
 	t.Helper()
+	npmInstalls.Lock()
+	defer npmInstalls.Unlock()
 	installed := true
 	for _, dep := range deps {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", dep, "package.json")); err != nil {
