@@ -94,6 +94,7 @@ func flagCases(t *testing.T) []flagCase {
 		{"send-queue", "9", nil, cfgOf(func(c server.Config) any { return c.Transport.SendQueue }), 9},
 		{"resume-window", "11", nil, cfgOf(func(c server.Config) any { return c.Transport.ResumeWindow }), 11},
 		{"merge-window", "-1ms", nil, cfgOf(func(c server.Config) any { return c.Transport.MergeWindow }), -time.Millisecond},
+		{"presence-window", "20ms", nil, cfgOf(func(c server.Config) any { return c.Transport.PresenceWindow }), 20 * time.Millisecond},
 		{"ping-interval", "7s", nil, cfgOf(func(c server.Config) any { return c.Transport.PingInterval }), 7 * time.Second},
 		{"ping-timeout", "3s", nil, cfgOf(func(c server.Config) any { return c.Transport.PingTimeout }), 3 * time.Second},
 		{"max-message", "99", nil, cfgOf(func(c server.Config) any { return c.Limits.Message }), 99},
@@ -184,7 +185,7 @@ func TestServeDefaults(t *testing.T) {
 	want := server.Config{
 		Transport: transport.Config{
 			Addr: ":3005", FrameLimit: 64 << 10, SendQueue: 1024, ResumeWindow: 4096,
-			MergeWindow: transport.DefaultMergeWindow, PingInterval: 20 * time.Second, PingTimeout: 10 * time.Second,
+			MergeWindow: transport.DefaultMergeWindow, PresenceWindow: transport.DefaultPresenceWindow, PingInterval: 20 * time.Second, PingTimeout: 10 * time.Second,
 			MaxConns: 100_000, MaxConnsPerAddress: 10_000, HandshakeRate: 200, HandshakeBurst: 2000,
 			HandshakeWait: 10 * time.Second, V1FrameBytes: 1 << 20,
 			MaxRooms: 10_000, HandshakeTimeout: 10 * time.Second, ConnectTimeout: 30 * time.Second, IdleRoom: 2 * time.Minute,

@@ -61,6 +61,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.IntVar(&c.transport.SendQueue, "send-queue", 1024, "frames queued for one socket before it is closed with 1013 (STATECAST_SEND_QUEUE)")
 	fs.IntVar(&c.transport.ResumeWindow, "resume-window", 4096, "changes per room kept for v2 clients that resume; one that missed more gets a snapshot (STATECAST_RESUME_WINDOW)")
 	fs.DurationVar(&c.transport.MergeWindow, "merge-window", transport.DefaultMergeWindow, "least time between two writes to one v2 socket; changes that come sooner go out merged into one patch; negative: off (STATECAST_MERGE_WINDOW)")
+	fs.DurationVar(&c.transport.PresenceWindow, "presence-window", transport.DefaultPresenceWindow, "the same for changes of the user list alone, so that a crowd joining a room goes out in a few patches; a message ends the wait at -merge-window; negative: off (STATECAST_PRESENCE_WINDOW)")
 	fs.DurationVar(&c.transport.PingInterval, "ping-interval", 20*time.Second, "how often an idle socket is pinged (STATECAST_PING_INTERVAL)")
 	fs.DurationVar(&c.transport.PingTimeout, "ping-timeout", 10*time.Second, "how long a pong may take before the peer counts as dead (STATECAST_PING_TIMEOUT)")
 	fs.IntVar(&c.limits.Message, "max-message", 16384, "longest chat message, in characters (STATECAST_MAX_MESSAGE)")

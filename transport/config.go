@@ -36,6 +36,14 @@ type Config struct {
 	// once. Under load this trades at most that much latency for far fewer
 	// frames and system calls. Defaults to 2ms; negative turns it off.
 	MergeWindow time.Duration
+	// PresenceWindow is the same for changes of the user list alone: a
+	// socket whose queue holds nothing else waits this long since its last
+	// write, so that a crowd joining one room reaches each member in a few
+	// patches rather than one per join. A message, an ack or the socket's
+	// own change queued behind them ends the wait at MergeWindow. An idle
+	// socket still gets a change at once. Defaults to 50ms; negative (or
+	// MergeWindow off) turns it off.
+	PresenceWindow time.Duration
 	// PingInterval is how often an idle socket is pinged. Defaults to 20s.
 	PingInterval time.Duration
 	// PingTimeout is how long a pong may take before the peer counts as dead.
@@ -165,6 +173,9 @@ func (c Config) withDefaults() Config {
 	if c.MergeWindow == 0 {
 		c.MergeWindow = DefaultMergeWindow
 	}
+	if c.PresenceWindow == 0 {
+		c.PresenceWindow = DefaultPresenceWindow
+	}
 	defDur(&c.PingInterval, 20*time.Second)
 	defDur(&c.PingTimeout, 10*time.Second)
 	defDur(&c.AbuseWindow, 10*time.Second)
@@ -185,6 +196,9 @@ func (c Config) withDefaults() Config {
 
 // DefaultMergeWindow is Config.MergeWindow's default.
 const DefaultMergeWindow = 2 * time.Millisecond
+
+// DefaultPresenceWindow is Config.PresenceWindow's default.
+const DefaultPresenceWindow = 50 * time.Millisecond
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {

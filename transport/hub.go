@@ -211,7 +211,9 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	defer feed.markIdle(time.Now())
 	var ops [][]byte
 	encoded := make([][][]byte, len(steps))
+	presence := true // the change touches the user list alone
 	for i, d := range steps {
+		presence = presence && len(d.Appended) == 0 && d.Dropped == 0
 		encoded[i] = make([][]byte, len(d.Appended))
 		for j, m := range d.Appended {
 			encoded[i][j] = actions.EncodeMessage(m)
@@ -250,9 +252,14 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 		}
 	}
 	if len(ops) > 0 {
+		// The author waits for its change: its writer starts first.
+		author := c.Action.Session
+		if s := feed.v2[author]; s != nil && author != except {
+			s.out.sendPatch(c.Seq, ops, true, presence)
+		}
 		for id, s := range feed.v2 {
-			if id != except {
-				s.out.sendPatch(c.Seq, ops, id == c.Action.Session)
+			if id != except && id != author {
+				s.out.sendPatch(c.Seq, ops, false, presence)
 			}
 		}
 	}

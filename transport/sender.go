@@ -36,6 +36,7 @@ type sender struct {
 	writerEnded bool
 	hurried     bool        // a frame waits that must not wait for the merge window (see enqueue)
 	mergeTimer  *time.Timer // the writer's merge window, while it waits
+	mergeEnd    time.Time   // when the merge window ends, if the timer waits for the presence window
 	writers     sync.WaitGroup
 
 	// Only the writer touches these: when it last took frames to write,
@@ -45,11 +46,12 @@ type sender struct {
 }
 
 // outFrame is one queued item: a whole frame, or one change's v2
-// operations.
+// operations; presence says they change the user list alone.
 type outFrame struct {
-	data []byte
-	ops  [][]byte
-	seq  uint64
+	data     []byte
+	ops      [][]byte
+	seq      uint64
+	presence bool
 }
 
 // stopWriting tells the writer to stop without a close frame: the reader
@@ -65,13 +67,14 @@ func (w *sender) send(frame []byte) {
 // sendPatch queues the v2 operations of the change at seq. The writer
 // merges adjacent changes into one `patch` frame. own says the change is
 // the socket's own action: its author waits for it, so the writer sends it
-// without waiting for the merge window to end.
-func (w *sender) sendPatch(seq uint64, ops [][]byte, own bool) {
+// without waiting for the merge window to end. presence says the change
+// touches the user list alone, which may wait for the presence window.
+func (w *sender) sendPatch(seq uint64, ops [][]byte, own, presence bool) {
 	size := 0
 	for _, op := range ops {
 		size += len(op)
 	}
-	w.enqueue(outFrame{ops: ops, seq: seq}, size, own)
+	w.enqueue(outFrame{ops: ops, seq: seq, presence: presence}, size, own)
 }
 
 // enqueue queues f, of size bytes; hurry says it is not to wait for the
@@ -94,11 +97,17 @@ func (w *sender) enqueue(f outFrame, size int, hurry bool) {
 	}
 	w.queue = append(w.queue, f)
 	w.queuedBytes += size
-	if hurry {
+	switch {
+	case hurry:
 		w.hurried = true
 		if w.mergeTimer != nil {
 			w.mergeTimer.Reset(0)
 		}
+	case !f.presence && !w.mergeEnd.IsZero():
+		// The writer waits for the presence window: this change is
+		// due at the merge window's end.
+		w.mergeTimer.Reset(max(0, time.Until(w.mergeEnd)))
+		w.mergeEnd = time.Time{}
 	}
 	w.stats.queued.Add(1)
 	w.startWriterLocked()
@@ -191,15 +200,21 @@ func (w *sender) writeLoop() {
 }
 
 // awaitMergeWindow holds a v2 socket's next write until MergeWindow has
-// passed since its last one, so that the changes queued meanwhile go out
-// as one patch; a change of the socket's own cuts the wait short.
+// passed since its last one (PresenceWindow, while only user list changes
+// wait), so that the changes queued meanwhile go out as one patch; a
+// change of the socket's own cuts the wait short.
 func (w *sender) awaitMergeWindow() {
 	if !w.v2 || w.cfg.MergeWindow <= 0 {
 		return
 	}
 	now := time.Now()
 	w.mu.Lock()
-	if wait := w.lastWrite.Add(w.cfg.MergeWindow).Sub(now); wait > 0 && !w.hurried {
+	end := w.lastWrite.Add(w.cfg.MergeWindow)
+	if w.cfg.PresenceWindow > w.cfg.MergeWindow && w.onlyPresenceLocked() {
+		w.mergeEnd = end
+		end = w.lastWrite.Add(w.cfg.PresenceWindow)
+	}
+	if wait := end.Sub(now); wait > 0 && !w.hurried {
 		t := timerPool.Get().(*time.Timer)
 		t.Reset(wait)
 		w.mergeTimer = t
@@ -214,9 +229,24 @@ func (w *sender) awaitMergeWindow() {
 		timerPool.Put(t)
 		now = time.Now()
 	}
+	w.mergeEnd = time.Time{}
 	w.hurried = false // the frames about to be taken include the own change
 	w.mu.Unlock()
 	w.lastWrite = now
+}
+
+// onlyPresenceLocked reports whether frames wait, all of them changes of
+// the user list alone, and no close; w.mu held.
+func (w *sender) onlyPresenceLocked() bool {
+	if len(w.queue) == 0 || w.closeCode != 0 {
+		return false
+	}
+	for _, f := range w.queue {
+		if !f.presence {
+			return false
+		}
+	}
+	return true
 }
 
 // writeAll writes the frames in order, merging each run of adjacent v2

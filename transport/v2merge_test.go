@@ -46,6 +46,46 @@ func TestV2MergeWindow(t *testing.T) {
 	}
 }
 
+// TestV2PresenceWindow: an idle v2 socket gets a join at once; the joins
+// that follow within -presence-window wait for its end and arrive as one
+// patch; a message queued behind waiting joins ends the wait at the merge
+// window and goes out with them.
+func TestV2PresenceWindow(t *testing.T) {
+	t.Parallel()
+	const window = 2 * time.Second
+	s := chattest.Start(t, server.Config{Transport: transport.Config{PresenceWindow: window}, RateLimit: noRateLimit})
+	const room = "/chat/v2_presence_window"
+	watcher := s.JoinV2(t, room, "w", "watcher")
+	time.Sleep(window) // idle since its snapshot
+
+	start := time.Now()
+	ann, _ := s.Join(t, room, "ann", "ann")
+	watcher.ReadOps(1)
+	if took := time.Since(start); took > window/2 {
+		t.Fatalf("an idle socket got a join after %v, want it at once (presence window %v)", took, window)
+	}
+	for i := range 5 {
+		s.Join(t, room, fmt.Sprint("crowd", i), fmt.Sprint("crowd ", i))
+	}
+	f := watcher.Expect("patch")
+	if got, waited := len(f.Ops(t)), time.Since(start); got != 5 || waited < window*2/3 {
+		t.Fatalf("after %v: a patch of %d operations, want the 5 joins merged, no sooner than the presence window (%v)", waited, got, window)
+	}
+
+	time.Sleep(window) // idle again
+	start = time.Now()
+	s.Join(t, room, "late0", "late 0")
+	watcher.ReadOps(1)
+	s.Join(t, room, "late1", "late 1") // waits for the presence window
+	ann.Say("hello")
+	until(t, ann, "messageWritten")
+	f = watcher.Expect("patch")
+	ops := f.Ops(t)
+	if waited := time.Since(start); len(ops) != 2 || ops[0].Path != "/userList/-" || ops[1].Path != "/messages/-" || waited > window/2 {
+		t.Fatalf("after %v: %+v, want the late join and the message in one patch, well before the presence window (%v)", waited, ops, window)
+	}
+}
+
 // TestV2MergedPatches makes one v2 socket a slow reader: while it does not
 // read, the socket's buffers fill, a write to it blocks and its send queue
 // grows; the writer then merges the queued changes into one patch with the

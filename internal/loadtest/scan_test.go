@@ -139,3 +139,23 @@ func TestPatchMessages(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPatchMessages reads a patch as the server sends it under load:
+// four messages added, each with its own removal from a full window.
+func BenchmarkPatchMessages(b *testing.B) {
+	var ops [][]byte
+	for i := range 4 {
+		m := actions.Message{ID: "0193a0c2-7f4e-7d3a-9b1c-2f8e4d6a1b3c", UserID: "0193a0c2-7f4e-7d3a-9b1c-2f8e4d6a1b3d",
+			Username: "w3", Message: string(appendMarker(nil, i, 1700+i, 1732550000123456789)), Seq: uint64(9000 + i)}
+		ops = append(ops, actions.AppendRemoveOp(nil, "/messages/0"), actions.AppendAddOp(nil, "/messages/-", actions.EncodeMessage(m)))
+	}
+	frame := actions.EncodePatch(9003, ops)
+	b.SetBytes(int64(len(frame)))
+	texts := make([][]byte, 0, 8)
+	for b.Loop() {
+		var ok bool
+		if texts, _, ok = patchMessages(frame, texts[:0]); !ok || len(texts) != 4 {
+			b.Fatalf("patchMessages: %d texts, ok %v", len(texts), ok)
+		}
+	}
+}
