@@ -59,7 +59,8 @@ func (l *Log) setErr(err error) {
 
 // fail stops appends after a failed write, fsync or segment roll; l.mu
 // held. It clears the batch's seqs and cuts the active segment back to the
-// end of the last acknowledged record, so that a partly written batch, and
+// end of the last acknowledged record (its zero tail too, so that what
+// follows is no longer preallocated), so that a partly written batch, and
 // every batch written and not yet acknowledged (a new generation begins),
 // refused to their senders, never come back. If the cut itself, or its
 // fsync, fails, it
@@ -167,13 +168,15 @@ func (l *Log) tryHeal() bool {
 		return false
 	}
 	l.synced = l.next - 1
+	l.prealloc = true // reopen cut off the zero tail
 	l.setErr(nil)
 	l.log.Info().Uint64("last_seq", l.next-1).Msg("the action log takes appends again")
 	return true
 }
 
 // reopen closes the active segment, opens it again, cuts it back to
-// l.size and fsyncs it; l.mu held.
+// l.size (its zero tail too: the segment stays without preallocation) and
+// fsyncs it; l.mu held.
 func (l *Log) reopen() error {
 	if len(l.segs) == 0 {
 		return nil
@@ -183,7 +186,7 @@ func (l *Log) reopen() error {
 		l.f.Close()
 		l.f = nil
 	}
-	f, err := l.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := l.fs.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ type Log struct {
 	broken      error             // a failure healing cannot mend (acknowledged bytes are missing)
 	healing     bool              // the heal goroutine runs
 	cutWritten  bool              // a CUT marker may exist, for heal to remove
+	prealloc    bool              // the next append first preallocates f (see preallocate)
 	segs        []segment         // every segment, oldest first
 	buf         []byte            // reused for encoding batches
 

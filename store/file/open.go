@@ -13,7 +13,8 @@ import (
 )
 
 // recover scans every segment (see scanSegment), repairs a torn tail
-// unless read-only, and sets up the log to read and append. A CUT marker
+// unless read-only, and sets up the log to read and append; the first
+// append preallocates the active segment. A CUT marker
 // (see fail) cuts the last segment where it says first. A directory or
 // segment in a newer format is refused first (see checkFormat).
 func (l *Log) recover() error {
@@ -59,9 +60,10 @@ func (l *Log) recover() error {
 	l.segs, l.next, l.size = segs, max(next, 1), end
 	if len(segs) > 0 && !l.opts.ReadOnly {
 		seg := segs[len(segs)-1]
-		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY, 0); err != nil {
 			return fmt.Errorf("file: %w", err)
 		}
+		l.prealloc = true
 		if err := l.f.Sync(); err != nil { // records a previous process left in the page cache
 			return fmt.Errorf("file: fsync %s: %w", seg.path, err)
 		}
