@@ -181,7 +181,13 @@
 //
 // With Options.ReadOnly (for reading the directory of a running server)
 // Open never writes: it stops before a torn tail instead of truncating it,
-// and at the zero tail as a writable Open does. Read, on a writable or a
+// and at the zero tail as a writable Open does. As a running server copies
+// each append into the zero tail, a read-only Open also stops before a
+// damaged last record that is an append in progress: one that is intact
+// when read again, or that only zero bytes follow with no intact record
+// before them, torn at any byte. (A writable Open and Repair hold the
+// lock, so no append can be in progress, and take such a record for
+// damage unless it is torn at a page boundary as above.) Read, on a writable or a
 // read-only log, reads the last segment only up to the end of the last
 // record it acknowledged, never into the zero tail.
 //

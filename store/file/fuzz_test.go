@@ -38,7 +38,7 @@ func FuzzRecordReader(f *testing.F) {
 	f.Add([]byte{}, false)
 	f.Fuzz(func(t *testing.T, data []byte, last bool) {
 		var got []*actions.Action
-		sc, err := scanSegment("fuzz.seg", bytes.NewReader(data), int64(len(data)), 1, last, func(a *actions.Action) {
+		sc, err := scanSegment("fuzz.seg", bytes.NewReader(data), int64(len(data)), 1, last, false, func(a *actions.Action) {
 			got = append(got, a)
 		})
 		if err != nil {

@@ -94,14 +94,17 @@ func (l *Log) scanFile(seg segment, last bool, limit int64) (segScan, error) {
 	}
 	size := fi.Size()
 	if limit < 0 || limit >= size {
-		return scanSegment(seg.path, f, size, seg.first, last, nil)
+		return scanSegment(seg.path, f, size, seg.first, last, l.live(), nil)
 	}
-	sc, err := scanSegment(seg.path, f, limit, seg.first, last, nil)
+	sc, err := scanSegment(seg.path, f, limit, seg.first, last, l.live(), nil)
 	if err == nil && sc.torn == nil {
 		sc.torn = &recordError{Offset: sc.end, Reason: "the records of an append that failed and was refused (" + cutName + " marker)"}
 	}
 	return sc, err
 }
+
+// live reports whether a writer may be appending to the log as it opens.
+func (l *Log) live() bool { return l.opts.ReadOnly && !l.opts.noWriter }
 
 // dropTornTail cuts the torn record off the end of the last segment (or
 // removes a segment with an incomplete header), and says so in the log.

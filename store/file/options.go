@@ -105,6 +105,7 @@ type Options struct {
 
 	fs        fileSystem    // the segments' file system; nil is the operating system's (tests inject faults)
 	healEvery time.Duration // how often a stopped log tries to heal; 0 is HealInterval
+	noWriter  bool          // read-only, with the directory locked: no append can be in progress
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -3,6 +3,8 @@ package file
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,7 +90,7 @@ func TestFinishedSegmentsEndWithTheirRecords(t *testing.T) {
 	}
 	for i, p := range paths[:len(paths)-1] {
 		b := readFile(t, p)
-		if _, err := scanSegment(p, bytes.NewReader(b), int64(len(b)), segFirst(t, p), false, nil); err != nil {
+		if _, err := scanSegment(p, bytes.NewReader(b), int64(len(b)), segFirst(t, p), false, false, nil); err != nil {
 			t.Fatalf("finished segment %d: %v", i, err)
 		}
 	}
@@ -252,4 +254,35 @@ func segFirst(t *testing.T, path string) uint64 {
 		t.Fatalf("%s is not a segment", path)
 	}
 	return first
+}
+
+// TestAppendInProgressIsLiveTail: a record copied into the zero tail up to
+// any byte, as a reader of a running log may see it, ends a read-only scan
+// before it, and is damage to a scan that no writer can be racing.
+func TestAppendInProgressIsLiveTail(t *testing.T) {
+	t.Parallel()
+	var data []byte
+	data = append(data, segmentHeader(1)...)
+	for i := 1; i <= 2; i++ {
+		rec, err := actions.AppendBinary(make([]byte, recordHeaderSize), &actions.Action{Seq: uint64(i), Type: actions.TypeWriteMessage,
+			Room: "lobby", Payload: actions.WriteMessage{Message: fmt.Sprintf("message number %d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealRecord(rec)
+		data = append(data, rec...)
+	}
+	first := int64(segmentHeaderSize)
+	second := first + recordHeaderSize + int64(binary.LittleEndian.Uint32(data[first:]))
+	for cut := second + recordHeaderSize; !allZero(data[cut:]); cut++ {
+		b := append(append([]byte(nil), data[:cut]...), make([]byte, 8192)...)
+		sc, err := scanSegment("live.seg", bytes.NewReader(b), int64(len(b)), 1, true, true, nil)
+		if err != nil || sc.torn == nil || sc.end != second || sc.next != 2 {
+			t.Fatalf("live, copied up to %d: %+v, %v; want a torn tail at %d", cut, sc, err, second)
+		}
+		_, err = scanSegment("live.seg", bytes.NewReader(b), int64(len(b)), 1, true, false, nil)
+		if ce := (*CorruptError)(nil); !errors.As(err, &ce) || ce.Offset != second {
+			t.Fatalf("not live, copied up to %d: %v; want damage at %d", cut, err, second)
+		}
+	}
 }

@@ -62,9 +62,10 @@ type segScan struct {
 // if not nil, with each action. In the last segment (last), zero bytes
 // from the end of a record to the end of the file are its zero tail (see
 // preallocate), where its records end, and a record cut off by a crash
-// before that end is reported in segScan.torn; any other damage is a
-// *CorruptError.
-func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last bool, visit func(*actions.Action)) (segScan, error) {
+// before that end is reported in segScan.torn, as is, if live (a writer
+// may be appending to the segment), an append in progress (see
+// liveTail); any other damage is a *CorruptError.
+func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last, live bool, visit func(*actions.Action)) (segScan, error) {
 	sc := segScan{next: first}
 	corrupt := func(off int64, reason string) error {
 		return &CorruptError{File: name, Offset: off, Reason: reason, LastGoodSeq: sc.next - 1}
@@ -100,7 +101,7 @@ func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last boo
 			if last && allZeroAt(ra, off, size) {
 				return sc, nil // the zero tail of a preallocated segment
 			}
-			if last && tornTail(ra, re, size, sc.next) {
+			if last && (tornTail(ra, re, size, sc.next) || live && liveTail(ra, off, size, sc.next)) {
 				sc.torn = re
 				return sc, nil
 			}
@@ -158,6 +159,39 @@ func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
 	// the file with a CRC that holds for its true length, or intact
 	// records follow.
 	return !intactToEOF(ra, re.Offset, size) && !recordFollows(ra, body+1, size, seq)
+}
+
+// liveTail reports whether the damaged record at off, in the last segment
+// of a log that a writer may be appending to, is an append in progress,
+// copied into the segment's zero tail as it is read: it is intact when
+// read again, or zero bytes follow it to the end of the file with no
+// intact record before them.
+func liveTail(ra io.ReaderAt, off, size int64, seq uint64) bool {
+	if intactAt(ra, off) {
+		return true
+	}
+	if zeroTailFrom(ra, off, size) == size || recordFollows(ra, off+1, size, seq) {
+		return intactAt(ra, off) // the writer may have moved on meanwhile
+	}
+	return true
+}
+
+// intactAt reports whether the bytes at off of ra are a record whose CRC
+// holds.
+func intactAt(ra io.ReaderAt, off int64) bool {
+	h := make([]byte, recordHeaderSize)
+	if _, err := ra.ReadAt(h, off); err != nil {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(h)
+	if n == 0 || n > MaxRecordSize {
+		return false
+	}
+	p := make([]byte, n)
+	if _, err := ra.ReadAt(p, off+recordHeaderSize); err != nil {
+		return false
+	}
+	return recordCRC(h[:4], p) == binary.LittleEndian.Uint32(h[4:])
 }
 
 // intactToEOF reports whether the bytes from the record at off to the end
