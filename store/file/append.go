@@ -67,11 +67,14 @@ func (l *Log) Write(ctx context.Context, batch []*actions.Action) (durable func(
 	if err != nil {
 		return nil, err
 	}
-	if l.prealloc {
-		l.prealloc = false
-		l.preallocate(l.f)
+	end := l.size + l.pendingSize + int64(len(buf))
+	if end > l.allocated {
+		err = l.grow(end)
 	}
-	if _, err := l.f.WriteAt(buf, l.size+l.pendingSize); err != nil {
+	if err == nil {
+		_, err = l.f.WriteAt(buf, end-int64(len(buf)))
+	}
+	if err != nil {
 		// Wait for a sync in progress: it may not acknowledge records
 		// that fail cuts off once it began (see syncTo).
 		if !syncHeld {
@@ -207,9 +210,9 @@ func clearSeqs(batch []*actions.Action) {
 
 // roll starts a new segment: it fsyncs the active one (acknowledging the
 // records written and waiting for that) and cuts off its zero tail (see
-// finish), then creates the new file with its header, preallocates it
-// (see preallocate), fsyncs it and the directory. l.mu held. If creating
-// fails, the active segment stays in use.
+// finish), then creates the new file with its header, fsyncs it and the
+// directory. l.mu held. If creating fails, the active segment stays in
+// use.
 func (l *Log) roll() error {
 	if l.f != nil {
 		if err := l.syncLocked(); err != nil {
@@ -228,7 +231,6 @@ func (l *Log) roll() error {
 	}
 	_, err = f.Write(segmentHeader(seg.first))
 	if err == nil {
-		l.preallocate(f)
 		err = f.Sync()
 	}
 	if err == nil {
@@ -244,7 +246,7 @@ func (l *Log) roll() error {
 			l.log.Warn().Err(err).Str("file", l.f.Name()).Msg("closing a finished segment")
 		}
 	}
-	l.f, l.size = f, segmentHeaderSize
+	l.f, l.size, l.allocated = f, segmentHeaderSize, segmentHeaderSize
 	l.segs = append(l.segs[:len(l.segs):len(l.segs)], seg)
 	return nil
 }

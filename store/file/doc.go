@@ -18,16 +18,17 @@
 // Only the last segment is ever written to; Append starts a new one once
 // the last has reached Options.SegmentSize.
 //
-// The last segment is preallocated: creating a segment, and the first
-// append after Open or after the log healed, fill it with zero bytes up to
-// Options.SegmentSize, really written (not a sparse file, nor fallocate's
-// unwritten extents, whose first write is a metadata change again).
-// Appends then overwrite those zeros, so the file's size and extents do
-// not change with each append. The zero bytes after the last record are
-// the segment's zero tail. Before the next segment starts, the finished
-// one is cut to the end of its last record and fsynced, so only the last
-// segment has a zero tail. If the zeros cannot be written (a full disk),
-// a warning is logged and appends extend the segment as they go.
+// The last segment is preallocated ahead of its records: an append that
+// would run past the zero bytes written so far first writes 1 MiB more
+// (up to Options.SegmentSize), really written (not a sparse file, nor
+// fallocate's unwritten extents, whose first write is a metadata change
+// again). Appends then overwrite those zeros, so the file's size and
+// extents change once per MiB of records, not with each append. The zero
+// bytes after the last record are the segment's zero tail. Before the
+// next segment starts, the finished one is cut to the end of its last
+// record and fsynced, so only the last segment has a zero tail. Zeros
+// that cannot be written (a full disk) fail the append as a failed write
+// of its records does (see Storage failures).
 //
 // # Segment format (version 1)
 //
@@ -89,10 +90,10 @@
 // fdatasync writes its data and no file-system metadata (on ext4, no
 // journal commit); where an append does extend the file, fdatasync
 // commits the new size too. Every other sync of a segment is a full
-// fsync. Creating a segment writes its zeros and fsyncs the new file and
-// the directory, with appends waiting (once per segment); the finished
-// segment is fsynced and cut to its records before the next starts,
-// whatever the policy. Removing files fsyncs the directory too.
+// fsync. The sync after an append that wrote zeros ahead flushes them
+// too (at most 1 MiB). Creating a segment fsyncs the new file and the
+// directory; the finished segment is fsynced and cut to its records
+// before the next starts, whatever the policy. Removing files fsyncs the directory too.
 //
 // With Fsync Interval a background goroutine fsyncs once a second; a power
 // loss or kernel crash can lose the actions of about the last second,
@@ -126,8 +127,8 @@
 // The log then heals in the background, every HealInterval: it reopens
 // the active segment, cuts it at the last acknowledged offset, fsyncs it,
 // and writes, fsyncs and removes a 64 KiB probe file; once all that works,
-// appends resume without a restart, and the first preallocates the
-// segment again. The log heals rather than exit, so
+// appends resume without a restart, preallocating the segment again as
+// they go. The log heals rather than exit, so
 // that a full disk emptied by an operator, or an I/O hiccup, needs no
 // restart, and readers and sockets stay up meanwhile. If the segment has
 // lost acknowledged bytes, healing stops, and a restart recovers what is
@@ -158,8 +159,8 @@
 // complete record whose bytes from a page boundary (4096 bytes) inside it
 // on are zero to the end of the file: pages never written, or an
 // incomplete header of a just created segment) is a torn tail: it is
-// truncated, with the zero tail after it (the next append preallocates
-// the segment again), and a warning names the file, the offset and the
+// truncated, with the zero tail after it (appends preallocate the segment
+// again), and a warning names the file, the offset and the
 // number of bytes dropped, zeros included. Under Fsync Always such a
 // record was never acknowledged. An incomplete or such a zero-ended
 // record whose seq is not the next one, that is followed by an intact

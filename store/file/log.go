@@ -56,7 +56,7 @@ type Log struct {
 	broken      error             // a failure healing cannot mend (acknowledged bytes are missing)
 	healing     bool              // the heal goroutine runs
 	cutWritten  bool              // a CUT marker may exist, for heal to remove
-	prealloc    bool              // the next append first preallocates f (see preallocate)
+	allocated   int64             // bytes of f written (records, or zeros ahead of them: see grow)
 	segs        []segment         // every segment, oldest first
 	buf         []byte            // reused for encoding batches
 

@@ -13,8 +13,8 @@ import (
 )
 
 // recover scans every segment (see scanSegment), repairs a torn tail
-// unless read-only, and sets up the log to read and append; the first
-// append preallocates the active segment. A CUT marker
+// unless read-only, and sets up the log to read and append; appends
+// preallocate the active segment ahead of them (see grow). A CUT marker
 // (see fail) cuts the last segment where it says first. A directory or
 // segment in a newer format is refused first (see checkFormat).
 func (l *Log) recover() error {
@@ -63,7 +63,11 @@ func (l *Log) recover() error {
 		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY, 0); err != nil {
 			return fmt.Errorf("file: %w", err)
 		}
-		l.prealloc = true
+		fi, err := l.f.Stat()
+		if err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		l.allocated = fi.Size()
 		if err := l.f.Sync(); err != nil { // records a previous process left in the page cache
 			return fmt.Errorf("file: fsync %s: %w", seg.path, err)
 		}

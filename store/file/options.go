@@ -68,8 +68,8 @@ type Options struct {
 	Fsync Fsync
 	// SegmentSize is the size in bytes after which Append starts a new
 	// segment file (a segment may exceed it by one batch). The last
-	// segment is preallocated to it: from its first append it takes
-	// SegmentSize bytes on disk. Defaults to DefaultSegmentSize.
+	// segment holds up to 1 MiB of zeros ahead of its records, never
+	// beyond SegmentSize (see Layout). Defaults to DefaultSegmentSize.
 	SegmentSize int64
 	// ReadOnly opens the directory without ever writing to it, so that a
 	// tool can read the data directory of a running server: Open neither

@@ -5,34 +5,30 @@ import (
 	"io"
 )
 
-// zeros is what preallocate writes, one chunk at a time.
-var zeros = make([]byte, 1<<20)
+// preallocChunk is how far ahead of its records the active segment is
+// filled with zeros: a size change, and its journal commit, every 1 MiB of
+// records instead of every batch, and at most 1 MiB of zeros to flush at
+// once.
+const preallocChunk = 1 << 20
 
-// preallocate fills the segment f with zero bytes from its end up to
-// Options.SegmentSize, so that appends overwrite bytes inside the file
-// and an fdatasync after them commits no change of its size. It does not
-// fsync. A failure (a full disk) is logged and harmless: the zeros
-// written read as the segment's zero tail, and appends extend the file
-// beyond them as they would without preallocation.
-func (l *Log) preallocate(f osFile) {
-	err := fillZeros(f, l.opts.SegmentSize)
-	if err != nil {
-		l.log.Warn().Err(err).Str("file", f.Name()).Int64("size", l.opts.SegmentSize).
-			Msg("cannot preallocate the segment; appends extend it instead")
-	}
-}
+// zeros is what grow writes.
+var zeros = make([]byte, preallocChunk)
 
-// fillZeros writes zero bytes to f from its end up to byte size.
-func fillZeros(f osFile, size int64) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	for off := fi.Size(); off < size; {
-		n, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off)
-		off += int64(n)
+// grow fills the active segment with zero bytes from l.allocated up to
+// preallocChunk past end, the end of the records about to be written (but
+// not past Options.SegmentSize unless they are), so that the appends that
+// follow overwrite bytes inside the file and an fdatasync after them
+// commits no change of its size. It does not sync: the next fdatasync
+// flushes the zeros with the records. It fails as a write of the records
+// would: zeros that filled the disk leave no room for them either, and
+// the caller's failure cuts the segment back to its records. l.mu held.
+func (l *Log) grow(end int64) error {
+	target := max(end, min(end+preallocChunk, l.opts.SegmentSize))
+	for l.allocated < target {
+		n, err := l.f.WriteAt(zeros[:min(int64(len(zeros)), target-l.allocated)], l.allocated)
+		l.allocated += int64(n)
 		if err != nil {
-			return err
+			return fmt.Errorf("preallocating: %w", err)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/statecast/statecast/actions"
+	"github.com/statecast/statecast/store"
 )
 
 // fileSize returns the size of the file at path.
@@ -144,9 +145,10 @@ func TestFailedAppendGivesUpPreallocation(t *testing.T) {
 	l.Close()
 }
 
-// TestPreallocationFailureIsHarmless: when the disk cannot take a
-// segment's zeros, appends extend the segment as they go.
-func TestPreallocationFailureIsHarmless(t *testing.T) {
+// TestPreallocationFailure: zeros the disk cannot take fail the append
+// as a failed write of its records does; the log heals, and the next
+// append preallocates and succeeds.
+func TestPreallocationFailure(t *testing.T) {
 	t.Parallel()
 	fsys := newFaultFS(1)
 	dir := t.TempDir()
@@ -156,23 +158,32 @@ func TestPreallocationFailureIsHarmless(t *testing.T) {
 		case op != "write":
 		case len(fsys.files[name].data) == 0: // a new segment's header
 			armed = true
-		case armed: // its zeros
-			armed = false
+		case armed: // the first append's zeros
+			fsys.inject = nil
 			return errNoSpace, true
 		}
 		return nil, false
 	}
-	opts := Options{SegmentSize: 300, fs: fsys}
+	opts := Options{SegmentSize: 1 << 20, fs: fsys, healEvery: time.Millisecond}
 	l, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Append(context.Background(), []*actions.Action{message(1)}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("an append whose zeros found the disk full: %v, want ErrUnavailable", err)
+	}
+	waitHealed(t, l)
 	fill(t, l, 30)
-	if err := l.Err(); err != nil {
-		t.Fatal(err)
+	seg := l.segs[len(l.segs)-1].path
+	fsys.mu.Lock()
+	size := int64(len(fsys.files[seg].data))
+	fsys.mu.Unlock()
+	if size != opts.SegmentSize {
+		t.Fatalf("after healing the segment holds %d bytes, want %d: preallocated again", size, opts.SegmentSize)
 	}
 	l.Close()
 	fsys.restart(true, false)
+	opts.healEvery = 0
 	if l, err = Open(dir, opts); err != nil || l.LastSeq() != 30 {
 		t.Fatalf("after a power loss: %v, LastSeq %d; want 30", err, l.LastSeq())
 	}

@@ -61,7 +61,7 @@ type segScan struct {
 // that every record decodes and that seqs are consecutive. It calls visit,
 // if not nil, with each action. In the last segment (last), zero bytes
 // from the end of a record to the end of the file are its zero tail (see
-// preallocate), where its records end, and a record cut off by a crash
+// grow), where its records end, and a record cut off by a crash
 // before that end is reported in segScan.torn, as is, if live (a writer
 // may be appending to the segment), an append in progress (see
 // liveTail); any other damage is a *CorruptError.
