@@ -26,7 +26,8 @@
 // extents change once per MiB of records, not with each append. The zero
 // bytes after the last record are the segment's zero tail. Before the
 // next segment starts, the finished one is cut to the end of its last
-// record and fsynced, so only the last segment has a zero tail. Zeros
+// record and fsynced, so only the last segment has a zero tail, and Close
+// cuts that too: a log closed cleanly has none. Zeros
 // that cannot be written (a full disk) fail the append as a failed write
 // of its records does (see Storage failures).
 //

@@ -27,8 +27,9 @@ func fileSize(t *testing.T, path string) int64 {
 
 // TestPreallocatedSegment: the first append preallocates the active
 // segment; its zero tail is where its records end for a live Read, a
-// read-only Open of the running log, a restart and Repair, none of which
-// reports it or cuts it off; the next append overwrites its zeros.
+// read-only Open of the running log, and after a crash for Repair and a
+// restart, none of which reports it or cuts it off; the next append
+// overwrites its zeros. A clean Close cuts it.
 func TestPreallocatedSegment(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -52,13 +53,21 @@ func TestPreallocatedSegment(t *testing.T) {
 	}
 	ro.Close()
 	end := l.size
+	crashed := copyDir(t, dir) // as a crash leaves it: with the zero tail
+	if b, err := os.ReadFile(filepath.Join(dir, "FORMAT")); err != nil || os.WriteFile(filepath.Join(crashed, "FORMAT"), b, 0o644) != nil {
+		t.Fatalf("copying FORMAT: %v", err)
+	}
 	l.Close()
+	if got := fileSize(t, seg); got != end {
+		t.Fatalf("closed: the segment holds %d bytes, want %d: a clean Close cuts the zero tail", got, end)
+	}
 
-	if c, err := Repair(dir, func(*Cut) bool { return true }); c != nil || err != nil {
+	if c, err := Repair(crashed, func(*Cut) bool { return true }); c != nil || err != nil {
 		t.Fatalf("Repair of a preallocated segment: %+v, %v; want no damage", c, err)
 	}
 	opts.Logger = log
-	l = mustOpen(t, dir, opts)
+	seg = filepath.Join(crashed, "log", filepath.Base(seg))
+	l = mustOpen(t, crashed, opts)
 	if l.LastSeq() != 5 || l.size != end || fileSize(t, seg) != opts.SegmentSize {
 		t.Fatalf("reopened: LastSeq %d, end %d, %d bytes; want 5, %d, %d", l.LastSeq(), l.size, fileSize(t, seg), end, opts.SegmentSize)
 	}
