@@ -11,7 +11,7 @@ import (
 )
 
 // Append writes batch as the next records with one write call and, under
-// Always, one fsync, and sets each action's Seq. It starts a new segment
+// Always, one fdatasync, and sets each action's Seq. It starts a new segment
 // first when the active one has reached Options.SegmentSize. An action
 // that cannot be encoded fails the batch and leaves the log as it was. A
 // failed write or fsync (a full disk, an I/O error) fails the batch with
@@ -33,7 +33,7 @@ func (l *Log) Append(ctx context.Context, batch []*actions.Action) error {
 // as the next records with one write call and sets each action's Seq, and
 // returns a function that makes them durable, or nil when they are
 // acknowledged already. Under Always that function
-// fsyncs, outside the lock that Write takes, so that the next batch is
+// fdatasyncs, outside the lock that Write takes, so that the next batch is
 // written while this one syncs; one fsync covers every batch written
 // before it, and a batch an earlier fsync covered returns at once. Under
 // Interval and Never the records are acknowledged when Write returns and
@@ -67,7 +67,14 @@ func (l *Log) Write(ctx context.Context, batch []*actions.Action) (durable func(
 	if err != nil {
 		return nil, err
 	}
-	if _, err := l.f.Write(buf); err != nil {
+	end := l.size + l.pendingSize + int64(len(buf))
+	if end > l.allocated {
+		err = l.grow(end)
+	}
+	if err == nil {
+		_, err = l.f.WriteAt(buf, end-int64(len(buf)))
+	}
+	if err != nil {
 		// Wait for a sync in progress: it may not acknowledge records
 		// that fail cuts off once it began (see syncTo).
 		if !syncHeld {
@@ -202,19 +209,23 @@ func clearSeqs(batch []*actions.Action) {
 }
 
 // roll starts a new segment: it fsyncs the active one (acknowledging the
-// records written and waiting for that), then
-// creates the new file with its header, fsyncs it and the directory.
-// l.mu held. If creating fails, the active segment stays in use.
+// records written and waiting for that) and cuts off its zero tail (see
+// finish), then creates the new file with its header, fsyncs it and the
+// directory. l.mu held. If creating fails, the active segment stays in
+// use.
 func (l *Log) roll() error {
 	if l.f != nil {
 		if err := l.syncLocked(); err != nil {
+			return err
+		}
+		if err := l.finish(); err != nil {
 			return err
 		}
 	}
 	seg := segment{first: l.next, path: filepath.Join(l.logDir, segmentName(l.next))}
 	// O_TRUNC, not O_EXCL: a file of that name is what an earlier failed
 	// roll could not remove (the lock keeps every other writer out).
-	f, err := l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return l.fail(nil, fmt.Errorf("starting segment %s: %w", seg.path, err))
 	}
@@ -235,7 +246,7 @@ func (l *Log) roll() error {
 			l.log.Warn().Err(err).Str("file", l.f.Name()).Msg("closing a finished segment")
 		}
 	}
-	l.f, l.size = f, segmentHeaderSize
+	l.f, l.size, l.allocated = f, segmentHeaderSize, segmentHeaderSize
 	l.segs = append(l.segs[:len(l.segs):len(l.segs)], seg)
 	return nil
 }

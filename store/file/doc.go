@@ -18,6 +18,19 @@
 // Only the last segment is ever written to; Append starts a new one once
 // the last has reached Options.SegmentSize.
 //
+// The last segment is preallocated ahead of its records: an append that
+// would run past the zero bytes written so far first writes 1 MiB more
+// (up to Options.SegmentSize), really written (not a sparse file, nor
+// fallocate's unwritten extents, whose first write is a metadata change
+// again). Appends then overwrite those zeros, so the file's size and
+// extents change once per MiB of records, not with each append. The zero
+// bytes after the last record are the segment's zero tail. Before the
+// next segment starts, the finished one is cut to the end of its last
+// record and fsynced, so only the last segment has a zero tail, and Close
+// cuts that too: a log closed cleanly has none. Zeros
+// that cannot be written (a full disk) fail the append as a failed write
+// of its records does (see Storage failures).
+//
 // # Segment format (version 1)
 //
 // All integers are little-endian. A segment starts with a 24-byte header:
@@ -27,6 +40,9 @@
 // followed by records, back to back:
 //
 //	length uint32 | CRC-32C uint32 | payload (length bytes)
+//
+// and, in the last segment only, by its zero tail: zero bytes to the end
+// of the file, where a length field would be.
 //
 // The payload is the action in the form of actions.AppendBinary, which
 // starts with its seq. The CRC (Castagnoli polynomial) covers the length
@@ -66,13 +82,19 @@
 //
 // # Durability
 //
-// Append writes a whole batch with one write call. With Fsync Always (the
-// default) it then fsyncs the segment once, so a batch is on disk before
-// Append returns and the store makes it visible: group commit, one fsync
-// for every action that arrived while the previous fsync ran. Creating a
-// segment fsyncs the new file and the directory; the finished segment is
-// fsynced before the next starts, whatever the policy. Removing files
-// fsyncs the directory too.
+// Append writes a whole batch with one write call, at the end of the last
+// record. With Fsync Always (the default) it then syncs the segment once
+// with fdatasync, so a batch is on disk before Append returns and the
+// store makes it visible: group commit, one sync for every action that
+// arrived while the previous sync ran. In a preallocated segment an
+// append changes neither the size nor the extents of the file, so that
+// fdatasync writes its data and no file-system metadata (on ext4, no
+// journal commit); where an append does extend the file, fdatasync
+// commits the new size too. Every other sync of a segment is a full
+// fsync. The sync after an append that wrote zeros ahead flushes them
+// too (at most 1 MiB). Creating a segment fsyncs the new file and the
+// directory; the finished segment is fsynced and cut to its records
+// before the next starts, whatever the policy. Removing files fsyncs the directory too.
 //
 // With Fsync Interval a background goroutine fsyncs once a second; a power
 // loss or kernel crash can lose the actions of about the last second,
@@ -95,7 +117,8 @@
 // clients as the retryable wire error `unavailable`, and stops appends:
 // Err then returns the reason (a server reports it at /readyz) and
 // Options.OnHealth hears of it. The batch is cut off the segment at once,
-// back to the end of the last acknowledged record; if even that truncate
+// back to the end of the last acknowledged record, zero tail included;
+// if even that truncate
 // fails, a CUT marker in the log directory records where to cut, and both
 // healing and the next Open cut there, so that a refused batch never comes
 // back. (Only if the marker cannot be written either, and the process
@@ -105,7 +128,8 @@
 // The log then heals in the background, every HealInterval: it reopens
 // the active segment, cuts it at the last acknowledged offset, fsyncs it,
 // and writes, fsyncs and removes a 64 KiB probe file; once all that works,
-// appends resume without a restart. The log heals rather than exit, so
+// appends resume without a restart, preallocating the segment again as
+// they go. The log heals rather than exit, so
 // that a full disk emptied by an operator, or an I/O hiccup, needs no
 // restart, and readers and sockets stay up meanwhile. If the segment has
 // lost acknowledged bytes, healing stops, and a restart recovers what is
@@ -126,17 +150,26 @@
 // # Recovery
 //
 // Open reads every segment and checks the header, every record's CRC, that
-// every record decodes and that seqs are consecutive. A record cut off by
-// a crash at the end of the last segment (an incomplete length, CRC or
-// payload running to the end of the file, zero bytes where the file system
-// extended the file, a record whose last pages, from a page boundary on,
-// are such zero bytes, or an incomplete header of a just created segment)
-// is a torn tail: it is truncated, and a warning names the file, the
-// offset and the number of bytes dropped. Under Fsync Always such a record
-// was never acknowledged. An incomplete record whose seq is not the next
-// one, that is followed by an intact record, or whose bytes to the end of
-// the file hold a valid CRC for their true length (its length field is
-// damaged), is not a torn append and fails Open.
+// every record decodes and that seqs are consecutive. The records of the
+// last segment end where only zero bytes follow to the end of the file:
+// its zero tail (preallocated, or where the file system extended the file
+// but never wrote it), which is neither reported nor cut, so the next
+// append overwrites it. A zero tail in a segment that is not the last is
+// damage. A record cut off by a crash at the end of the last segment (an
+// incomplete length, CRC or payload running to the end of the file, a
+// complete record whose bytes from a page boundary (4096 bytes) inside it
+// on are zero to the end of the file: pages never written, or an
+// incomplete header of a just created segment) is a torn tail: it is
+// truncated, with the zero tail after it (appends preallocate the segment
+// again), and a warning names the file, the offset and the
+// number of bytes dropped, zeros included. Under Fsync Always such a
+// record was never acknowledged. An incomplete or such a zero-ended
+// record whose seq is not the next one, that is followed by an intact
+// record, or whose bytes up to the zero tail or the end of the file hold
+// a valid CRC for their true length (its length field is damaged), is not
+// a torn append and fails Open. The page rule assumes what the disk
+// keeps of an overwrite interrupted by a crash is whole pages: new ones up
+// to a point, old ones after it.
 //
 // A complete record whose CRC fails, anywhere, the last one included, and
 // damage anywhere else fail Open with a *CorruptError that names the file,
@@ -149,7 +182,16 @@
 // silently.
 //
 // With Options.ReadOnly (for reading the directory of a running server)
-// Open never writes: it stops before a torn tail instead of truncating it.
+// Open never writes: it stops before a torn tail instead of truncating it,
+// and at the zero tail as a writable Open does. As a running server copies
+// each append into the zero tail, a read-only Open also stops before a
+// damaged last record that is an append in progress: one that is intact
+// when read again, or that only zero bytes follow with no intact record
+// before them, torn at any byte. (A writable Open and Repair hold the
+// lock, so no append can be in progress, and take such a record for
+// damage unless it is torn at a page boundary as above.) Read, on a writable or a
+// read-only log, reads the last segment only up to the end of the last
+// record it acknowledged, never into the zero tail.
 //
 // # Retention
 //

@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -70,7 +69,9 @@ func (fs *faultFS) step(op, name string) (err error, short bool) {
 
 // restart clears a crash, as a new process would start; with powerLoss,
 // it first forgets everything that was not durable; with torn, a file
-// keeps a random part of its unsynced appended bytes.
+// keeps a random part of its unsynced bytes: its unsynced data up to a
+// random point, and its durable bytes after it (whole pages where it
+// overwrote them, as page write-back does).
 func (fs *faultFS) restart(powerLoss, torn bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -84,12 +85,35 @@ func (fs *faultFS) restart(powerLoss, torn bool) {
 			continue
 		}
 		keep := ino.durable
-		if torn && len(ino.data) > len(keep) && bytes.HasPrefix(ino.data, keep) {
-			keep = ino.data[:len(keep)+fs.rng.IntN(len(ino.data)-len(keep)+1)]
+		if i := commonPrefix(ino.data, keep); torn && i < len(ino.data) {
+			k := inPlace(i+fs.rng.IntN(len(ino.data)-i+1), i, len(keep))
+			keep = append(ino.data[:k:k], keep[min(k, len(keep)):]...)
 		}
 		ino.data = slices.Clone(keep)
 		ino.durable = slices.Clone(keep)
 	}
+}
+
+// commonPrefix returns how many bytes a and b start with alike.
+func commonPrefix(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// pageSize is the unit in which a faultFS tears writes over existing bytes.
+const pageSize = 4096
+
+// inPlace returns where a write from off that stopped at end really
+// stops in a file of size bytes: over existing bytes, at a page boundary
+// (not before off).
+func inPlace(end, off, size int) int {
+	if end >= size {
+		return end
+	}
+	return max(off, end/pageSize*pageSize)
 }
 
 func (fs *faultFS) isCrashed() bool {
@@ -127,7 +151,7 @@ func (fs *faultFS) OpenFile(name string, flag int, perm os.FileMode) (osFile, er
 	case flag&os.O_TRUNC != 0:
 		ino.data = ino.data[:0:0]
 	}
-	return &memFile{fs: fs, name: name, ino: ino, append: flag&os.O_APPEND != 0}, nil
+	return &memFile{fs: fs, name: name, ino: ino}, nil
 }
 
 // isDir reports whether name is a directory: the log's files all have an
@@ -196,12 +220,11 @@ func (fs *faultFS) Stat(name string) (os.FileInfo, error) {
 
 // memFile is an open file (or directory) of a faultFS.
 type memFile struct {
-	fs     *faultFS
-	name   string
-	ino    *inode
-	dir    bool
-	append bool
-	off    int64 // for Read
+	fs   *faultFS
+	name string
+	ino  *inode
+	dir  bool
+	off  int64 // for Read
 }
 
 func (f *memFile) Name() string { return f.name }
@@ -243,24 +266,40 @@ func (f *memFile) Read(p []byte) (int, error) {
 
 func (f *memFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
+	off := len(f.ino.data)
+	f.fs.mu.Unlock()
+	return f.WriteAt(p, int64(off))
+}
+
+// WriteAt writes p at off; a short write writes a prefix of p: if
+// injected, as many bytes as shortLen says, else (or if a crash) a random
+// number, ending at a page boundary where it overwrites existing bytes.
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	err, short := f.fs.step("write", f.name)
 	n := len(p)
 	if err != nil {
 		n = 0
 		switch {
-		case short && f.fs.shortLen != nil:
+		case short && f.fs.shortLen != nil && !errors.Is(err, errCrashed):
 			n = f.fs.shortLen(len(p))
 		case short:
-			n = f.fs.rng.IntN(len(p) + 1)
+			n = inPlace(int(off)+f.fs.rng.IntN(len(p)+1), int(off), len(f.ino.data)) - int(off)
 		}
 	}
-	f.ino.data = append(f.ino.data, p[:n]...)
+	if grow := int(off) + n - len(f.ino.data); grow > 0 {
+		f.ino.data = append(f.ino.data, make([]byte, grow)...)
+	}
+	copy(f.ino.data[off:], p[:n])
 	if err != nil {
 		return n, &os.PathError{Op: "write", Path: f.name, Err: err}
 	}
 	return n, nil
 }
+
+// Datasync is Sync: a faultFS keeps no metadata but sizes, which both make durable.
+func (f *memFile) Datasync() error { return f.Sync() }
 
 func (f *memFile) Sync() error {
 	f.fs.mu.Lock()

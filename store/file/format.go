@@ -63,12 +63,11 @@ func sealRecord(b []byte) {
 }
 
 // A recordError says why the record at Offset could not be read. Torn
-// records are incomplete at the end of the input; AtEOF records end
-// exactly there.
+// records are incomplete at the end of the input.
 type recordError struct {
 	Offset int64
-	Torn   bool // the input ends inside the record
-	AtEOF  bool // a complete record (CRC mismatch) that ends exactly at EOF
+	Torn   bool  // the input ends inside the record
+	End    int64 // where a complete record (CRC mismatch) ends, else 0
 	Reason string
 }
 
@@ -150,8 +149,7 @@ func (rr *recordReader) next() (payload []byte, off int64, err error) {
 	}
 	rec := rr.buf[rr.start : rr.start+size]
 	if recordCRC(rec[:4], rec[recordHeaderSize:]) != binary.LittleEndian.Uint32(rec[4:]) {
-		atEOF := rr.end-rr.start == size && rr.fill(size+1) == nil && rr.end-rr.start == size
-		return nil, off, &recordError{Offset: off, AtEOF: atEOF, Reason: "record checksum mismatch"}
+		return nil, off, &recordError{Offset: off, End: off + int64(size), Reason: "record checksum mismatch"}
 	}
 	rr.start += size
 	rr.off += int64(size)

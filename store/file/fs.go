@@ -19,12 +19,17 @@ type fileSystem interface {
 	Stat(name string) (os.FileInfo, error)
 }
 
-// osFile is an open file of a fileSystem; *os.File is one.
+// osFile is an open file of a fileSystem.
 type osFile interface {
 	io.Reader
 	io.ReaderAt
 	io.Writer
+	io.WriterAt
 	Sync() error
+	// Datasync is fdatasync: it makes the file's data durable, and of its
+	// metadata only what reading the data back needs (its size), so that
+	// overwriting bytes inside the file commits no metadata.
+	Datasync() error
 	Truncate(size int64) error
 	Close() error
 	Name() string
@@ -39,7 +44,17 @@ func (osFS) OpenFile(name string, flag int, perm os.FileMode) (osFile, error) {
 	if err != nil {
 		return nil, err // not a nil *os.File in a non-nil interface
 	}
-	return f, nil
+	return sysFile{f}, nil
+}
+
+// sysFile is an operating system file with Datasync.
+type sysFile struct{ *os.File }
+
+func (f sysFile) Datasync() error {
+	if err := datasync(f.File); err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
 }
 
 func (osFS) Remove(name string) error                     { return os.Remove(name) }

@@ -59,7 +59,8 @@ func (l *Log) setErr(err error) {
 
 // fail stops appends after a failed write, fsync or segment roll; l.mu
 // held. It clears the batch's seqs and cuts the active segment back to the
-// end of the last acknowledged record, so that a partly written batch, and
+// end of the last acknowledged record (its zero tail too: appends
+// preallocate again after healing), so that a partly written batch, and
 // every batch written and not yet acknowledged (a new generation begins),
 // refused to their senders, never come back. If the cut itself, or its
 // fsync, fails, it
@@ -72,6 +73,7 @@ func (l *Log) fail(batch []*actions.Action, cause error) error {
 		// The cut must be on the disk before the batch is refused: an
 		// fsync outside l.mu (see syncTo) may have put its bytes there.
 		terr := l.f.Truncate(l.size)
+		l.allocated = l.size // or less: Write grows it again either way
 		if terr == nil {
 			terr = l.f.Sync()
 		}
@@ -173,7 +175,8 @@ func (l *Log) tryHeal() bool {
 }
 
 // reopen closes the active segment, opens it again, cuts it back to
-// l.size and fsyncs it; l.mu held.
+// l.size (its zero tail too: appends preallocate again) and fsyncs it;
+// l.mu held.
 func (l *Log) reopen() error {
 	if len(l.segs) == 0 {
 		return nil
@@ -183,7 +186,7 @@ func (l *Log) reopen() error {
 		l.f.Close()
 		l.f = nil
 	}
-	f, err := l.fs.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := l.fs.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
@@ -202,7 +205,7 @@ func (l *Log) reopen() error {
 		f.Close()
 		return err
 	}
-	l.f = f
+	l.f, l.allocated = f, l.size
 	return nil
 }
 

@@ -56,6 +56,7 @@ type Log struct {
 	broken      error             // a failure healing cannot mend (acknowledged bytes are missing)
 	healing     bool              // the heal goroutine runs
 	cutWritten  bool              // a CUT marker may exist, for heal to remove
+	allocated   int64             // bytes of f written (records, or zeros ahead of them: see grow)
 	segs        []segment         // every segment, oldest first
 	buf         []byte            // reused for encoding batches
 
@@ -163,8 +164,8 @@ func (l *Log) publish() {
 	l.view.Store(&view{segs: l.segs, last: l.next - 1, end: l.size})
 }
 
-// Close fsyncs the active segment, stops the background sync, and releases
-// the directory. Later calls of other methods return ErrClosed. Safe to
+// Close cuts the active segment's zero tail, fsyncs it, stops the
+// background sync, and releases the directory. Later calls of other methods return ErrClosed. Safe to
 // call twice.
 func (l *Log) Close() error {
 	l.syncMu.Lock() // no fsync outside l.mu runs on the file it closes
@@ -177,7 +178,10 @@ func (l *Log) Close() error {
 	l.closed.Store(true)
 	var err error
 	if l.f != nil {
-		if l.err == nil {
+		if end := l.size + l.pendingSize; l.err == nil && l.allocated > end {
+			err = l.f.Truncate(end) // a log closed cleanly has no zero tail
+		}
+		if l.err == nil && err == nil {
 			err = l.f.Sync()
 		}
 		if cerr := l.f.Close(); err == nil {

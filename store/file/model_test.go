@@ -98,7 +98,7 @@ func durableLastSeq(fsys *faultFS, dir string) uint64 {
 		if b == nil || seg.first != last+1 {
 			break
 		}
-		sc, err := scanSegment(seg.path, bytes.NewReader(b), int64(len(b)), seg.first, true, nil)
+		sc, err := scanSegment(seg.path, bytes.NewReader(b), int64(len(b)), seg.first, true, false, nil)
 		if err != nil {
 			break
 		}

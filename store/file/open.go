@@ -13,7 +13,8 @@ import (
 )
 
 // recover scans every segment (see scanSegment), repairs a torn tail
-// unless read-only, and sets up the log to read and append. A CUT marker
+// unless read-only, and sets up the log to read and append; appends
+// preallocate the active segment ahead of them (see grow). A CUT marker
 // (see fail) cuts the last segment where it says first. A directory or
 // segment in a newer format is refused first (see checkFormat).
 func (l *Log) recover() error {
@@ -59,9 +60,14 @@ func (l *Log) recover() error {
 	l.segs, l.next, l.size = segs, max(next, 1), end
 	if len(segs) > 0 && !l.opts.ReadOnly {
 		seg := segs[len(segs)-1]
-		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		if l.f, err = l.fs.OpenFile(seg.path, os.O_WRONLY, 0); err != nil {
 			return fmt.Errorf("file: %w", err)
 		}
+		fi, err := l.f.Stat()
+		if err != nil {
+			return fmt.Errorf("file: %w", err)
+		}
+		l.allocated = fi.Size()
 		if err := l.f.Sync(); err != nil { // records a previous process left in the page cache
 			return fmt.Errorf("file: fsync %s: %w", seg.path, err)
 		}
@@ -92,14 +98,17 @@ func (l *Log) scanFile(seg segment, last bool, limit int64) (segScan, error) {
 	}
 	size := fi.Size()
 	if limit < 0 || limit >= size {
-		return scanSegment(seg.path, f, size, seg.first, last, nil)
+		return scanSegment(seg.path, f, size, seg.first, last, l.live(), nil)
 	}
-	sc, err := scanSegment(seg.path, f, limit, seg.first, last, nil)
+	sc, err := scanSegment(seg.path, f, limit, seg.first, last, l.live(), nil)
 	if err == nil && sc.torn == nil {
 		sc.torn = &recordError{Offset: sc.end, Reason: "the records of an append that failed and was refused (" + cutName + " marker)"}
 	}
 	return sc, err
 }
+
+// live reports whether a writer may be appending to the log as it opens.
+func (l *Log) live() bool { return l.opts.ReadOnly && !l.opts.noWriter }
 
 // dropTornTail cuts the torn record off the end of the last segment (or
 // removes a segment with an incomplete header), and says so in the log.

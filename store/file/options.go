@@ -67,8 +67,9 @@ type Options struct {
 	// Fsync says when appends reach the disk. Defaults to Always.
 	Fsync Fsync
 	// SegmentSize is the size in bytes after which Append starts a new
-	// segment file (a segment may exceed it by one batch). Defaults to
-	// DefaultSegmentSize.
+	// segment file (a segment may exceed it by one batch). The last
+	// segment holds up to 1 MiB of zeros ahead of its records, never
+	// beyond SegmentSize (see Layout). Defaults to DefaultSegmentSize.
 	SegmentSize int64
 	// ReadOnly opens the directory without ever writing to it, so that a
 	// tool can read the data directory of a running server: Open neither
@@ -92,8 +93,8 @@ type Options struct {
 	// Logger receives warnings (a torn tail truncated, a damaged snapshot
 	// skipped) and background errors. Defaults to none.
 	Logger zerolog.Logger
-	// OnSync, when set, is called after every fsync of a segment (under
-	// Always, one per Append) with how long it took, for metrics. It runs
+	// OnSync, when set, is called after every fsync or fdatasync of a
+	// segment (under Always, one per Append) with how long it took, for metrics. It runs
 	// with the log's lock held: it must return quickly and must not call
 	// the Log. Defaults to none.
 	OnSync func(took time.Duration)
@@ -105,6 +106,7 @@ type Options struct {
 
 	fs        fileSystem    // the segments' file system; nil is the operating system's (tests inject faults)
 	healEvery time.Duration // how often a stopped log tries to heal; 0 is HealInterval
+	noWriter  bool          // read-only, with the directory locked: no append can be in progress
 }
 
 func (o Options) withDefaults() (Options, error) {

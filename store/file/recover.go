@@ -59,10 +59,13 @@ type segScan struct {
 // scanSegment checks the segment named name, of size bytes read from ra,
 // whose name says it starts at seq first: its header, every record's CRC,
 // that every record decodes and that seqs are consecutive. It calls visit,
-// if not nil, with each action. In the last segment (last), a record cut
-// off by a crash at the end is reported in segScan.torn; any other damage
-// is a *CorruptError.
-func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last bool, visit func(*actions.Action)) (segScan, error) {
+// if not nil, with each action. In the last segment (last), zero bytes
+// from the end of a record to the end of the file are its zero tail (see
+// grow), where its records end, and a record cut off by a crash
+// before that end is reported in segScan.torn, as is, if live (a writer
+// may be appending to the segment), an append in progress (see
+// liveTail); any other damage is a *CorruptError.
+func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last, live bool, visit func(*actions.Action)) (segScan, error) {
 	sc := segScan{next: first}
 	corrupt := func(off int64, reason string) error {
 		return &CorruptError{File: name, Offset: off, Reason: reason, LastGoodSeq: sc.next - 1}
@@ -95,7 +98,10 @@ func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last boo
 		}
 		var re *recordError
 		if errors.As(err, &re) {
-			if last && tornTail(ra, re, size, sc.next) {
+			if last && allZeroAt(ra, off, size) {
+				return sc, nil // the zero tail of a preallocated segment
+			}
+			if last && (tornTail(ra, re, size, sc.next) || live && liveTail(ra, off, size, sc.next)) {
 				sc.torn = re
 				return sc, nil
 			}
@@ -119,17 +125,19 @@ func scanSegment(name string, ra io.ReaderAt, size int64, first uint64, last boo
 	}
 }
 
-// tornTail reports whether the damaged record re, in the last segment, is
-// what a crash during an append leaves: a record (or zero bytes) running to
-// the end of the file, never one followed by more data.
+// tornTail reports whether the damaged record re, in the last segment and
+// not followed by zero bytes only, is what a crash during an append
+// leaves: a record running to the end of the file, or to zero bytes that
+// run there, never one followed by more data.
 func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
 	switch {
-	case allZeroAt(ra, re.Offset, size):
-		return true // the file system extended the file but never wrote it
-	case re.AtEOF:
+	case re.End > 0:
 		// A complete record whose CRC fails is damage, unless its end is
-		// pages the file system extended the file by but never wrote.
-		return zeroPagesFrom(ra, re.Offset, size)
+		// pages never written (the file system extended the file by them,
+		// or they are a preallocated segment's zeros) up to the end of the
+		// file, and its length field is intact.
+		return zeroPagesFrom(ra, re.Offset, re.End, size) && !intactToEOF(ra, re.Offset, size) &&
+			!recordFollows(ra, re.Offset+recordHeaderSize+1, size, seq)
 	case !re.Torn:
 		return false
 	}
@@ -153,33 +161,81 @@ func tornTail(ra io.ReaderAt, re *recordError, size int64, seq uint64) bool {
 	return !intactToEOF(ra, re.Offset, size) && !recordFollows(ra, body+1, size, seq)
 }
 
-// intactToEOF reports whether the bytes from the record at off to the end
-// of the file are a record whose CRC holds with the length field set to
-// their length: an intact last record with a damaged length field.
-func intactToEOF(ra io.ReaderAt, off, size int64) bool {
-	n := size - off - recordHeaderSize
-	if n <= 0 || n > MaxRecordSize {
+// liveTail reports whether the damaged record at off, in the last segment
+// of a log that a writer may be appending to, is an append in progress,
+// copied into the segment's zero tail as it is read: it is intact when
+// read again, or zero bytes follow it to the end of the file with no
+// intact record before them.
+func liveTail(ra io.ReaderAt, off, size int64, seq uint64) bool {
+	if intactAt(ra, off) {
+		return true
+	}
+	if zeroTailFrom(ra, off, size) == size || recordFollows(ra, off+1, size, seq) {
+		return intactAt(ra, off) // the writer may have moved on meanwhile
+	}
+	return true
+}
+
+// intactAt reports whether the bytes at off of ra are a record whose CRC
+// holds.
+func intactAt(ra io.ReaderAt, off int64) bool {
+	h := make([]byte, recordHeaderSize)
+	if _, err := ra.ReadAt(h, off); err != nil {
 		return false
 	}
-	rec := make([]byte, recordHeaderSize+n)
+	n := binary.LittleEndian.Uint32(h)
+	if n == 0 || n > MaxRecordSize {
+		return false
+	}
+	p := make([]byte, n)
+	if _, err := ra.ReadAt(p, off+recordHeaderSize); err != nil {
+		return false
+	}
+	return recordCRC(h[:4], p) == binary.LittleEndian.Uint32(h[4:])
+}
+
+// intactToEOF reports whether the bytes from the record at off to the end
+// of the file, or to the zero tail there, are a record whose CRC holds
+// with the length field set to their length: an intact last record with a
+// damaged length field. As its payload may itself end in zero bytes, it
+// tries each end up to maxZeroEnd bytes into the zero tail.
+func intactToEOF(ra io.ReaderAt, off, size int64) bool {
+	z := max(zeroTailFrom(ra, off, size), off+recordHeaderSize+1)
+	last := min(size, z+maxZeroEnd, off+recordHeaderSize+MaxRecordSize)
+	if z > last {
+		return false
+	}
+	rec := make([]byte, last-off)
 	if _, err := ra.ReadAt(rec, off); err != nil && err != io.EOF {
 		return false
 	}
-	binary.LittleEndian.PutUint32(rec, uint32(n))
-	return recordCRC(rec[:4], rec[recordHeaderSize:]) == binary.LittleEndian.Uint32(rec[4:])
+	crc := binary.LittleEndian.Uint32(rec[4:])
+	for end := z; end <= last; end++ {
+		n := end - off - recordHeaderSize
+		binary.LittleEndian.PutUint32(rec, uint32(n))
+		if recordCRC(rec[:4], rec[recordHeaderSize:recordHeaderSize+n]) == crc {
+			return true
+		}
+	}
+	return false
 }
 
-// zeroPagesFrom reports whether the record at off ends in zero bytes from
-// a page boundary (4096 bytes) after off to the end of the file: pages
-// the file system extended the file by but never wrote.
-func zeroPagesFrom(ra io.ReaderAt, off, size int64) bool {
+// maxZeroEnd bounds the zero bytes at the end of a payload that
+// intactToEOF considers.
+const maxZeroEnd = 64
+
+// zeroPagesFrom reports whether the record at off, ending at end, ends in
+// zero bytes from a page boundary (4096 bytes) after off on, and only zero
+// bytes follow to the end of the file: pages never written.
+func zeroPagesFrom(ra io.ReaderAt, off, end, size int64) bool {
 	page := (off/4096 + 1) * 4096
-	return page < size && allZeroAt(ra, page, size)
+	return page < end && allZeroAt(ra, page, size)
 }
 
 // recordFollows reports whether an intact record with a seq after seq
-// starts anywhere in bytes [from, size) of ra.
+// starts anywhere in bytes [from, size) of ra, before its zero tail.
 func recordFollows(ra io.ReaderAt, from, size int64, seq uint64) bool {
+	size = min(size, zeroTailFrom(ra, from, size)+maxZeroEnd)
 	if size-from < recordHeaderSize+1 {
 		return false
 	}

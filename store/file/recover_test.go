@@ -19,7 +19,7 @@ type layout struct {
 }
 
 var layouts = []layout{
-	{name: "OneSegment", n: 8},
+	{name: "OneSegment", opts: Options{SegmentSize: 1 << 20}, n: 8},
 	{name: "ManySegments", opts: Options{SegmentSize: 300}, n: 30},
 }
 
@@ -122,10 +122,18 @@ func TestTornTailVariants(t *testing.T) {
 			appendBytes(t, seg, rec[:4096-lo.start%4096])
 			appendBytes(t, seg, make([]byte, len(rec)-int(4096-lo.start%4096)))
 		}, 4096 - lo.start%4096 + 100},
-		{"ZeroFilledTail", func(t *testing.T, seg string) {
+		{"ZeroTailFromPage", func(t *testing.T, seg string) {
+			// The record's header and first bytes were written, the rest
+			// of the preallocated zeros not: a complete record, checksum
+			// failing, zero from a page boundary inside it to the end.
 			truncate(t, seg, lo.start)
-			appendBytes(t, seg, make([]byte, 5000))
-		}, 5000},
+			n := 4096 - lo.start%4096 + 100 - recordHeaderSize
+			rec := make([]byte, recordHeaderSize+n)
+			binary.LittleEndian.PutUint32(rec, uint32(n))
+			copy(rec[recordHeaderSize:], []byte{byte(lo.n)})
+			appendBytes(t, seg, rec[:4096-lo.start%4096])
+			appendBytes(t, seg, make([]byte, 20000))
+		}, 4096 - lo.start%4096 + 20000},
 		{"HeaderWrittenPayloadZero", func(t *testing.T, seg string) {
 			truncate(t, seg, lo.start+recordHeaderSize)
 			appendBytes(t, seg, make([]byte, 20))

@@ -46,7 +46,7 @@ func Repair(dir string, confirm func(*Cut) bool) (*Cut, error) {
 		return nil, err
 	}
 	defer unlock()
-	l, err := Open(dir, Options{ReadOnly: true})
+	l, err := Open(dir, Options{ReadOnly: true, noWriter: true})
 	var ce *CorruptError
 	if err == nil {
 		return nil, l.Close()
