@@ -37,12 +37,13 @@ type Config struct {
 	// frames and system calls. Defaults to 2ms; negative turns it off.
 	MergeWindow time.Duration
 	// PresenceWindow is the same for changes of the user list alone: a
-	// socket whose queue holds nothing else waits this long since its last
-	// write, so that a crowd joining one room reaches each member in a few
-	// patches rather than one per join. A message, an ack or the socket's
-	// own change queued behind them ends the wait at MergeWindow. An idle
-	// socket still gets a change at once. Defaults to 50ms; negative (or
-	// MergeWindow off) turns it off.
+	// socket whose queue holds nothing else (v2 patches, v1 `joined` and
+	// `disconnected`) waits this long since its last write, so that a crowd
+	// joining one room reaches each member in a few writes rather than one
+	// per join (in v2, in a few patches). A message, an ack or the
+	// socket's own change queued behind them ends the wait at MergeWindow
+	// (v1: at once). An idle socket still gets a change at once. Defaults
+	// to 50ms; negative (or MergeWindow off) turns it off.
 	PresenceWindow time.Duration
 	// PingInterval is how often an idle socket is pinged. Defaults to 20s.
 	PingInterval time.Duration

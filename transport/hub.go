@@ -226,7 +226,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 	for i, d := range steps {
 		if d.Left != nil {
 			feed.users.leave(d.Left.ID)
-			feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "")
+			feed.broadcastV1(actions.EncodePresence(actions.EventDisconnected, *d.Left), "", true)
 		}
 		if d.Entered != nil {
 			feed.users.enter(*d.Entered)
@@ -247,7 +247,7 @@ func (h *Hub) roomChanged(c store.Change[chat.State], steps []chat.RoomDiff) {
 			feed.messages = append(feed.messages, m)
 			feed.v1list.push(actions.EncodeMessageV1(d.Appended[j]))
 			if len(feed.v1) > 0 {
-				feed.broadcastV1(actions.EncodeMessageWritten(feed.v1list.list()), "")
+				feed.broadcastV1(actions.EncodeMessageWritten(feed.v1list.list()), "", false)
 			}
 		}
 	}
@@ -282,14 +282,21 @@ func (h *Hub) connected(feed *roomFeed, c store.Change[chat.State], d chat.RoomD
 		}
 	}
 	if d.Entered != nil {
-		feed.broadcastV1(actions.EncodePresence(actions.EventJoined, *d.Entered), sess.ID)
+		feed.broadcastV1(actions.EncodePresence(actions.EventJoined, *d.Entered), sess.ID, true)
 	}
 }
 
-// broadcastV1 queues frame on every v1 socket of the room except one.
-func (f *roomFeed) broadcastV1(frame []byte, except string) {
+// broadcastV1 queues frame on every v1 socket of the room except one;
+// presence says it is a `joined` or `disconnected`, which may wait for the
+// presence window.
+func (f *roomFeed) broadcastV1(frame []byte, except string, presence bool) {
 	for id, s := range f.v1 {
-		if id != except {
+		if id == except {
+			continue
+		}
+		if presence {
+			s.out.sendPresence(frame)
+		} else {
 			s.out.send(frame)
 		}
 	}

@@ -64,6 +64,13 @@ func (w *sender) send(frame []byte) {
 	w.enqueue(outFrame{data: frame}, len(frame), true)
 }
 
+// sendPresence queues a v1 presence event (`joined`, `disconnected`):
+// while only such events wait, the writer holds them for the presence
+// window and writes them together.
+func (w *sender) sendPresence(frame []byte) {
+	w.enqueue(outFrame{data: frame, presence: true}, len(frame), false)
+}
+
 // sendPatch queues the v2 operations of the change at seq. The writer
 // merges adjacent changes into one `patch` frame. own says the change is
 // the socket's own action: its author waits for it, so the writer sends it
@@ -200,21 +207,26 @@ func (w *sender) writeLoop() {
 }
 
 // awaitMergeWindow holds a v2 socket's next write until MergeWindow has
-// passed since its last one (PresenceWindow, while only user list changes
-// wait), so that the changes queued meanwhile go out as one patch; a
-// change of the socket's own cuts the wait short.
+// passed since its last one, so that the changes queued meanwhile go out
+// as one patch; a change of the socket's own cuts the wait short. While
+// only user list changes wait (v2 patches, v1 presence events), it holds
+// them for PresenceWindow instead; anything else queued behind them ends
+// that wait (at MergeWindow, or at once).
 func (w *sender) awaitMergeWindow() {
-	if !w.v2 || w.cfg.MergeWindow <= 0 {
+	if w.cfg.MergeWindow <= 0 {
 		return
 	}
 	now := time.Now()
 	w.mu.Lock()
-	end := w.lastWrite.Add(w.cfg.MergeWindow)
-	if w.cfg.PresenceWindow > w.cfg.MergeWindow && w.onlyPresenceLocked() {
-		w.mergeEnd = end
+	var end time.Time // zero: no wait
+	switch {
+	case w.cfg.PresenceWindow > w.cfg.MergeWindow && w.onlyPresenceLocked():
+		w.mergeEnd = w.lastWrite.Add(w.cfg.MergeWindow)
 		end = w.lastWrite.Add(w.cfg.PresenceWindow)
+	case w.v2:
+		end = w.lastWrite.Add(w.cfg.MergeWindow)
 	}
-	if wait := end.Sub(now); wait > 0 && !w.hurried {
+	if wait := end.Sub(now); !end.IsZero() && wait > 0 && !w.hurried {
 		t := timerPool.Get().(*time.Timer)
 		t.Reset(wait)
 		w.mergeTimer = t

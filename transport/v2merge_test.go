@@ -86,6 +86,46 @@ func TestV2PresenceWindow(t *testing.T) {
 	}
 }
 
+// TestV1PresenceWindow: a v1 socket gets a join at once when idle; the
+// `joined` events that follow within -presence-window wait for its end, in
+// order; a messageWritten queued behind them ends the wait at once.
+func TestV1PresenceWindow(t *testing.T) {
+	t.Parallel()
+	const window = 2 * time.Second
+	s := chattest.Start(t, server.Config{Transport: transport.Config{PresenceWindow: window}, RateLimit: noRateLimit})
+	const room = "/chat/v1_presence_window"
+	watcher, _ := s.Join(t, room, "w", "watcher")
+	time.Sleep(window) // idle since its greeting
+
+	start := time.Now()
+	s.Join(t, room, "first", "first")
+	expectPresence(t, watcher, "joined", "first", "first")
+	if took := time.Since(start); took > window/2 {
+		t.Fatalf("an idle socket got a join after %v, want it at once (presence window %v)", took, window)
+	}
+	for i := range 3 {
+		s.Join(t, room, fmt.Sprint("crowd", i), fmt.Sprint("crowd ", i))
+	}
+	for i := range 3 {
+		expectPresence(t, watcher, "joined", fmt.Sprint("crowd", i), fmt.Sprint("crowd ", i))
+	}
+	if waited := time.Since(start); waited < window*2/3 {
+		t.Fatalf("the crowd's joins came after %v, want no sooner than the presence window (%v)", waited, window)
+	}
+
+	time.Sleep(window) // idle again
+	start = time.Now()
+	ann, _ := s.Join(t, room, "ann", "ann")
+	expectPresence(t, watcher, "joined", "ann", "ann")
+	s.Join(t, room, "late", "late") // waits for the presence window
+	ann.Say("hello")
+	expectPresence(t, watcher, "joined", "late", "late")
+	expectMessage(t, watcher, "ann", "hello")
+	if waited := time.Since(start); waited > window/2 {
+		t.Fatalf("the join and the message behind it came after %v, want well before the presence window (%v)", waited, window)
+	}
+}
+
 // TestV2MergedPatches makes one v2 socket a slow reader: while it does not
 // read, the socket's buffers fill, a write to it blocks and its send queue
 // grows; the writer then merges the queued changes into one patch with the
