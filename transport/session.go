@@ -91,9 +91,11 @@ func (s *session) logAt(l zerolog.Level) *zerolog.Event {
 	return s.hub.log.WithLevel(l).Str("session", s.id).Str("room", s.room)
 }
 
-// serve runs the session until the socket ends, then reports the close.
+// serve runs the session until the socket ends, then reports the close;
+// it does that on a panic too, before the panic goes on.
 func (s *session) serve() {
 	s.cfg.Observer.SocketOpened()
+	defer s.end()
 	// Writes do not watch the context (see write): ending it drops the
 	// socket at once, a blocked write included.
 	context.AfterFunc(s.ctx, func() { s.conn.CloseNow() })
@@ -114,12 +116,16 @@ func (s *session) serve() {
 	}
 	if err == nil {
 		timer := s.connectTimer()
+		defer timer.Stop()
 		s.readLoop()
-		timer.Stop()
 	} else {
 		s.out.closeWith(closeTryAgain, "server unavailable")
 	}
+}
 
+// end records the socket's close in the state, stops its writer and its
+// pings, and drops the connection.
+func (s *session) end() {
 	// The close action must be applied even during shutdown: it is what
 	// starts the user's grace period.
 	if err := s.dispatch(actions.TypeCloseSession, nil); err != nil {
