@@ -63,7 +63,7 @@ func newMetrics(disabled bool) *metrics {
 		[]string{"why"})
 	m.appendTook = histogram("statecast_log_append_duration_seconds", "Time to append one batch to the action log, from its write to its fsync.", storageBuckets)
 	m.appendBatch = histogram("statecast_log_append_batch_size", "Actions per log append (group commit).", prometheus.ExponentialBuckets(1, 2, 10))
-	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one fsync of the action log's active segment.", storageBuckets)
+	m.fsyncTook = histogram("statecast_log_fsync_duration_seconds", "Time of one sync (fdatasync after appends, fsync at a roll) of the action log's active segment.", storageBuckets)
 	m.snapTook = histogram("statecast_snapshot_duration_seconds", "Time to write one snapshot (after encoding it), successful or not.", storageBuckets)
 	m.snapFailures = counter("statecast_snapshot_failures_total", "Snapshots that could not be written.")
 	m.logUnavailable = gauge("statecast_log_unavailable", "1 while the action log refuses appends because its storage failed (a full disk, an I/O error), until it heals; else 0.")
