@@ -10,46 +10,52 @@ import "encoding/json"
 // whitespace) with its unescaped key and its value's span b[v:end]. It
 // stops early, reporting false, if fn does or the object is malformed.
 func eachField(b []byte, i int, fn func(key []byte, v, end int) bool) bool {
+	return fieldsEnd(b, i, fn) >= 0
+}
+
+// fieldsEnd is eachField that returns the index just past the object's
+// closing brace, or -1.
+func fieldsEnd(b []byte, i int, fn func(key []byte, v, end int) bool) int {
 	i = skipSpace(b, i)
 	if i >= len(b) || b[i] != '{' {
-		return false
+		return -1
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return true
+		return i + 1
 	}
 	for i < len(b) {
 		kend, esc, ok := scanString(b, i)
 		if !ok {
-			return false
+			return -1
 		}
 		key, ok := stringBytes(b[i:kend], esc)
 		if !ok {
-			return false
+			return -1
 		}
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return false
+			return -1
 		}
 		v := skipSpace(b, i+1)
 		end := skipValue(b, v)
 		if end < 0 || !fn(key, v, end) {
-			return false
+			return -1
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) {
-			return false
+			return -1
 		}
 		switch b[i] {
 		case '}':
-			return true
+			return i + 1
 		case ',':
 			i = skipSpace(b, i+1)
 		default:
-			return false
+			return -1
 		}
 	}
-	return false
+	return -1
 }
 
 // eachElement calls fn with the span of each element of the array at b[i].

@@ -96,6 +96,9 @@ func scalarTail(b []byte, i int) bool {
 // any key order and whitespace. Like encoding/json, a repeated key counts
 // once, with its last value. ok is false if the frame is not an object.
 func patchMessages(b []byte, texts [][]byte) (_ [][]byte, seq uint64, ok bool) {
+	if texts, seq, ok := compactPatchMessages(b, texts); ok {
+		return texts, seq, true
+	}
 	base := len(texts)
 	ok = eachField(b, 0, func(key []byte, v, end int) bool {
 		switch string(key) {
@@ -113,6 +116,75 @@ func patchMessages(b []byte, texts [][]byte) (_ [][]byte, seq uint64, ok bool) {
 		return true
 	})
 	return texts, seq, ok
+}
+
+// compactPatchMessages is patchMessages for a frame in the exact shape
+// statecast writes, {"event":"patch","seq":N,"ops":[…]} with every op
+// {"op":"add"|"remove","path":"…"[,"value":…]} in that key order, compact,
+// its path without escapes: it reads each message's value once instead of
+// walking the frame level by level. ok is false for a frame in any other
+// shape, and texts is then as it was.
+func compactPatchMessages(b []byte, texts [][]byte) (_ [][]byte, seq uint64, ok bool) {
+	const head, opsKey = `{"event":"patch","seq":`, `,"ops":[`
+	const addMessage, add, remove = `{"op":"add","path":"/messages/-","value":`, `{"op":"add","path":"`, `{"op":"remove","path":"`
+	base := len(texts)
+	if !bytes.HasPrefix(b, []byte(head)) {
+		return texts, 0, false
+	}
+	n, i, ok := parseDigits(b, len(head), 19)
+	if !ok || !bytes.HasPrefix(b[i:], []byte(opsKey)) {
+		return texts, 0, false
+	}
+	i += len(opsKey)
+	for i < len(b) && b[i] != ']' {
+		var end int
+		switch rest := b[i:]; {
+		case bytes.HasPrefix(rest, []byte(addMessage)):
+			var text []byte
+			found := false
+			end = fieldsEnd(b, i+len(addMessage), func(key []byte, v, e int) bool {
+				if string(key) == "message" { // a repeated key: the last one counts
+					text, found = stringToken(b, v, e)
+				}
+				return true
+			})
+			if found {
+				texts = append(texts, text)
+			}
+		case bytes.HasPrefix(rest, []byte(add)), bytes.HasPrefix(rest, []byte(remove)):
+			prefix := len(remove)
+			if bytes.HasPrefix(rest, []byte(add)) {
+				prefix = len(add)
+			}
+			pend, esc, ok := scanString(b, i+prefix-1)
+			if !ok || esc { // an escaped path may spell /messages/-
+				return texts[:base], 0, false
+			}
+			end = pend
+			if prefix == len(add) {
+				const valueKey = `,"value":`
+				if !bytes.HasPrefix(b[end:], []byte(valueKey)) {
+					return texts[:base], 0, false
+				}
+				end = skipValue(b, end+len(valueKey))
+			}
+		default:
+			return texts[:base], 0, false
+		}
+		if end < 0 || end >= len(b) || b[end] != '}' {
+			return texts[:base], 0, false
+		}
+		i = end + 1
+		if i < len(b) && b[i] == ',' && i+1 < len(b) && b[i+1] != ']' {
+			i++
+		} else if i >= len(b) || b[i] != ']' {
+			return texts[:base], 0, false
+		}
+	}
+	if string(b[i:]) != "]}" {
+		return texts[:base], 0, false
+	}
+	return texts, uint64(n), true
 }
 
 // addedMessage returns the message text of an op {"op":"add",

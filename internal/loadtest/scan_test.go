@@ -159,3 +159,39 @@ func BenchmarkPatchMessages(b *testing.B) {
 		}
 	}
 }
+
+// TestCompactPatchMessages: the fast path reads the frames statecast
+// writes, users and removals included, and leaves any other shape to the
+// full walk.
+func TestCompactPatchMessages(t *testing.T) {
+	t.Parallel()
+	msg := func(text string) []byte {
+		return actions.EncodeMessage(actions.Message{ID: "1", UserID: "u", Username: "ann", Message: text, Seq: 7})
+	}
+	frame := actions.EncodePatch(42, [][]byte{
+		actions.AppendAddOp(nil, "/messages/-", msg("w1#0@9")),
+		actions.AppendRemoveOp(nil, "/messages/0"),
+		actions.AppendAddOp(nil, "/userList/-", actions.EncodeUser(actions.User{ID: "u", Username: "message"})),
+		actions.AppendRemoveOp(nil, "/userList/3"),
+		actions.AppendAddOp(nil, "/messages/-", msg(`w2#1@9 "x"`)),
+	})
+	texts, seq, ok := compactPatchMessages(frame, nil)
+	if !ok || seq != 42 || len(texts) != 2 || string(texts[0]) != "w1#0@9" || string(texts[1]) != `w2#1@9 "x"` {
+		t.Fatalf("compactPatchMessages(%s) = %q, %d, %v", frame, texts, seq, ok)
+	}
+	if texts, seq, ok := compactPatchMessages(actions.EncodePatch(5, nil), nil); !ok || seq != 5 || len(texts) != 0 {
+		t.Fatalf("an empty patch: %q, %d, %v", texts, seq, ok)
+	}
+	for _, other := range []string{
+		`{"event":"patch","seq":1,"ops":[{"op":"add","path":"\/messages\/-","value":{"message":"a"}}]}`, // an escaped path
+		`{"seq":1,"event":"patch","ops":[]}`,
+		`{"event":"patch","seq":1,"ops":[{"op":"add","path":"/messages/-","value":{"message":"a"}},]}`,
+		`{"event":"patch","seq":1,"ops":[{"op":"add","path":"/messages/-","value":{"message":"a"}}],"x":1}`,
+		`{"event":"patch","seq":1,"ops":[{"path":"/messages/-","op":"add","value":{"message":"a"}}]}`,
+	} {
+		before := [][]byte{[]byte("kept")}
+		if texts, _, ok := compactPatchMessages([]byte(other), before); ok || len(texts) != 1 {
+			t.Errorf("compactPatchMessages(%s) = %q, %v; want it left to the full walk", other, texts, ok)
+		}
+	}
+}
