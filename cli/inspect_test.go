@@ -3,11 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/statecast/statecast/internal/chattest"
 	"github.com/statecast/statecast/server"
@@ -24,22 +22,7 @@ func TestInspectOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addrs := make(chan net.Addr, 1)
-	testHookInspecting = func(a net.Addr) { addrs <- a }
-	t.Cleanup(func() { testHookInspecting = nil })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"inspect", "-addr", "127.0.0.1:0"}, []string{"STATECAST_DATA=" + s.Config.Data})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("inspect: %v", err)
-	case <-time.After(chattest.Timeout):
-		t.Fatal("inspect did not serve")
-	}
+	addr, stop := startInspect(t, []string{"-addr", "127.0.0.1:0"}, []string{"STATECAST_DATA=" + s.Config.Data})
 	resp, err := http.Get("http://" + addr.String() + "/inspect/api/actions?type=message/write")
 	if err != nil {
 		t.Fatal(err)
@@ -50,15 +33,7 @@ func TestInspectOffline(t *testing.T) {
 	if err != nil || len(p.Actions) != 1 || !strings.Contains(p.Actions[0].Summary, "recorded before the inspection") {
 		t.Fatalf("actions: %+v, %v", p, err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("inspect after its context ended: %v", err)
-		}
-	case <-time.After(chattest.Timeout):
-		t.Fatal("inspect did not return")
-	}
+	stop()
 	for _, args := range [][]string{{"inspect", "-history", "0"}, {"inspect", "-data", t.TempDir()}, {"inspect", "extra"}} {
 		if err := Run(context.Background(), args, nil); err == nil {
 			t.Errorf("%q: no error", args)

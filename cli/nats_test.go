@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,22 +32,7 @@ func TestInspectAndWhatifOnNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addrs := make(chan net.Addr, 1)
-	testHookInspecting = func(a net.Addr) { addrs <- a }
-	t.Cleanup(func() { testHookInspecting = nil })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"inspect", "-addr", "127.0.0.1:0", "-nats", nc.URL(0)}, nil)
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("inspect -nats: %v", err)
-	case <-time.After(chattest.Timeout):
-		t.Fatal("inspect -nats did not serve")
-	}
+	addr, stop := startInspect(t, []string{"-addr", "127.0.0.1:0", "-nats", nc.URL(0)}, nil)
 	var p struct{ Actions []struct{ Summary string } }
 	deadline := time.Now().Add(chattest.Timeout)
 	for len(p.Actions) < 2 && time.Now().Before(deadline) { // the stream is read in the background
@@ -66,15 +50,7 @@ func TestInspectAndWhatifOnNATS(t *testing.T) {
 	if len(p.Actions) != 2 || !strings.Contains(p.Actions[0].Summary, "recorded in the stream") {
 		t.Fatalf("inspect -nats: actions %+v, want the two messages", p.Actions)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("inspect -nats after its context ended: %v", err)
-		}
-	case <-time.After(chattest.Timeout):
-		t.Fatal("inspect -nats did not return")
-	}
+	stop()
 
 	refuse := func(next store.Dispatch) store.Dispatch {
 		return func(ctx context.Context, a *actions.Action) error {
