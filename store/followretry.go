@@ -102,16 +102,9 @@ var refuseQueuedAfter = time.Second
 // runs in the apply loop.
 func (s *Store[S]) refuseQueued(cause error) {
 	err := fmt.Errorf("%w: the shared log did not confirm the append queued before this one: %w", ErrUnavailable, cause)
-	for n := len(s.queue); n > 0; n-- {
-		select {
-		case r, ok := <-s.queue:
-			if !ok {
-				return
-			}
-			r.result <- err
-		default:
-			return
-		}
+	queued, _ := s.intake.take(nil)
+	for _, r := range queued {
+		r.result <- err
 	}
 }
 

@@ -29,8 +29,8 @@ type pipeline[S any] struct {
 	synced chan error        // its result
 }
 
-// runPipeline commits every request of the queue through log until the
-// queue closes, and returns once the last one is applied.
+// runPipeline commits every request of the intake through log until the
+// intake closes, and returns once the last one is applied.
 func (s *Store[S]) runPipeline(log Pipeliner) {
 	p := &pipeline[S]{
 		s:      s,
@@ -42,8 +42,8 @@ func (s *Store[S]) runPipeline(log Pipeliner) {
 	p.gathered = p.batch()
 	go p.syncLoop()
 	defer close(p.toSync)
-	queue := s.queue
-	for queue != nil || p.syncing != nil || len(p.gathered) > 0 {
+	open := true
+	for open || p.syncing != nil || len(p.gathered) > 0 {
 		if p.syncing == nil && len(p.gathered) > 0 {
 			if ready := p.write(); ready != nil {
 				p.apply(ready)
@@ -54,36 +54,17 @@ func (s *Store[S]) runPipeline(log Pipeliner) {
 		if p.syncing != nil {
 			synced = p.synced
 		}
-		arrivals := queue
-		if len(p.gathered) >= maxBatch {
-			arrivals = nil // enough for the next batch: let the queue fill
+		var arrivals chan struct{} // nil (never ready) unless it gathers
+		if open && len(p.gathered) < maxBatch {
+			arrivals = s.intake.wake // else enough for the next batch: let the intake fill
 		}
 		select {
-		case req, ok := <-arrivals:
-			if !ok {
-				queue = nil
-				continue
-			}
-			p.gathered = append(p.gathered, req)
-			p.gather(&queue)
+		case <-arrivals:
+			var closed bool
+			p.gathered, closed = s.intake.take(p.gathered)
+			open = !closed
 		case err := <-synced:
 			p.durable(err)
-		}
-	}
-}
-
-// gather takes the requests already queued, up to a full batch.
-func (p *pipeline[S]) gather(queue *chan *request) {
-	for len(p.gathered) < maxBatch {
-		select {
-		case req, ok := <-*queue:
-			if !ok {
-				*queue = nil
-				return
-			}
-			p.gathered = append(p.gathered, req)
-		default:
-			return
 		}
 	}
 }

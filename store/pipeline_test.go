@@ -123,7 +123,7 @@ func TestPipelinedCommit(t *testing.T) {
 	<-l.syncing // 1 syncs
 	rest := dispatch(3)
 	entered.Wait()
-	waitFor(t, func() bool { return len(s.queue) == 0 }, "the three dispatches to be taken")
+	waitFor(t, func() bool { return s.intake.head.Load() == nil }, "the three dispatches to be taken")
 	time.Sleep(20 * time.Millisecond) // taken, they must wait, not be written
 	if got := l.log(); !slices.Equal(got, []string{"write 1-1"}) {
 		t.Fatalf("while 1 synced: %v, want only its write", got)

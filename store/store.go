@@ -170,9 +170,7 @@ type Options[S any] struct {
 type Store[S any] struct {
 	reduce Reducer[S]
 	opts   Options[S]
-	state  atomic.Pointer[S]
 	chain  atomic.Pointer[Dispatch]
-	seq    atomic.Uint64
 
 	mu          sync.Mutex // guards middleware, subs, closed
 	middleware  []Middleware
@@ -181,14 +179,22 @@ type Store[S any] struct {
 	subsVersion atomic.Pointer[[]Subscriber[S]]
 	closed      bool
 
-	queue    chan *request
-	inflight sync.WaitGroup // Dispatch calls between the closed check and the send
-	done     chan struct{}
+	intake *intake       // requests for the apply loop
+	done   chan struct{} // closed when the apply loop has ended
 
 	follow *follower // set when the log is shared (a Follower)
 
-	snapSeq      uint64 // owned by the goroutine that applies actions
-	states       []S    // owned by it too: unused slots for the next states (see publish)
+	// The apply loop writes the fields below at every action: apart from
+	// the fields every dispatcher reads above (chain, intake), so that the
+	// two do not share a cache line and each write does not evict the
+	// dispatchers' copy.
+	_       [128]byte
+	state   atomic.Pointer[S]
+	seq     atomic.Uint64
+	snapSeq uint64 // owned by the goroutine that applies actions
+	states  []S    // owned by it too: unused slots for the next states (see publish)
+	_       [128]byte
+
 	snapshotting atomic.Bool
 	snapWG       sync.WaitGroup
 }
@@ -204,6 +210,7 @@ type Store[S any] struct {
 type request struct {
 	action *actions.Action
 	result chan error
+	link   *request    // the request pushed before this one, while in the intake
 	err    error       // the answer, once the loop sent on result
 	next   [2]*request // requests of the same batch to wake after this one
 }
@@ -231,7 +238,7 @@ func Open[S any](ctx context.Context, initial S, reduce Reducer[S], opts Options
 		reduce: reduce,
 		opts:   opts,
 		subs:   map[int]Subscriber[S]{},
-		queue:  make(chan *request, 1024),
+		intake: newIntake(),
 		done:   make(chan struct{}),
 	}
 	state, seq, err := recoverState(ctx, initial, reduce, opts)
@@ -323,8 +330,7 @@ func (s *Store[S]) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.inflight.Wait()
-	close(s.queue)
+	s.intake.close()
 	<-s.done
 	if s.follow != nil {
 		s.follow.drain(closeDrainTimeout)
@@ -348,17 +354,13 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	s.inflight.Add(1)
-	s.mu.Unlock()
 	req := requestPool.Get().(*request)
 	req.action = a
-	s.queue <- req
-	s.inflight.Done()
+	if !s.intake.push(req) {
+		req.action = nil
+		requestPool.Put(req)
+		return ErrClosed
+	}
 	err := <-req.result
 	for _, r := range req.next {
 		if r != nil {
@@ -401,31 +403,32 @@ func (s *Store[S]) loop() {
 		s.runPipeline(p)
 		return
 	}
-	batch := make([]*request, 0, maxBatch)
+	arrived := make([]*request, 0, maxBatch)
 	acts := make([]*actions.Action, 0, maxBatch)
-	for req := range s.queue {
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
+	for {
+		var closed bool
+		arrived, closed = s.intake.take(arrived[:0])
+		if len(arrived) == 0 {
+			if closed {
+				return
 			}
-		}
-		if s.follow != nil {
-			s.commitShared(batch)
+			<-s.intake.wake
 			continue
 		}
-		acts = acts[:0]
-		for _, r := range batch {
-			acts = append(acts, r.action)
+		for rest := arrived; len(rest) > 0; {
+			batch := rest[:min(len(rest), maxBatch)]
+			rest = rest[len(batch):]
+			if s.follow != nil {
+				s.commitShared(batch)
+				continue
+			}
+			acts = acts[:0]
+			for _, r := range batch {
+				acts = append(acts, r.action)
+			}
+			s.commit(batch, acts)
 		}
-		s.commit(batch, acts)
+		clear(arrived)
 	}
 }
 
