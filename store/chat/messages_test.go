@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func checkMessages(t *testing.T, what string, w messageWindow, want []actions.Me
 // TestMessageWindowVersionsStay keeps every version ever made and appends
 // to and trims random ones (forks included): each version must keep
 // reading exactly the messages it was made with, texts and times included,
-// as its arena fills and is copied.
+// across many chunks.
 func TestMessageWindowVersionsStay(t *testing.T) {
 	t.Parallel()
 	for seed := int64(1); seed <= 10; seed++ {
@@ -60,7 +61,8 @@ func TestMessageWindowVersionsStay(t *testing.T) {
 		versions := []messageWindow{{}}
 		models := [][]actions.Message{nil}
 		next, forks := 0, 0
-		for step := 0; step < 400; step++ {
+		const steps = 3000 // some 3,000 messages: chunks fill, forks start fresh ones
+		for step := 0; step < steps; step++ {
 			i := len(versions) - 1
 			if rng.Intn(4) == 0 {
 				i = rng.Intn(len(versions))
@@ -79,7 +81,7 @@ func TestMessageWindowVersionsStay(t *testing.T) {
 				m = m[max(len(m)-keep, 0):]
 			}
 			versions, models = append(versions, w), append(models, m)
-			if step%50 == 0 || step == 399 {
+			if step%500 == 0 || step == steps-1 {
 				for j := range versions {
 					checkMessages(t, fmt.Sprintf("seed %d step %d: version %d", seed, step, j), versions[j], models[j])
 				}
@@ -144,26 +146,31 @@ func hasPointers(t reflect.Type) bool {
 	return false
 }
 
-// TestMessageWindowAmortized: a window kept at n messages appends without
-// allocating, but for its arrays' copies, and its arena stays within about
-// three times the texts of the live messages.
-func TestMessageWindowAmortized(t *testing.T) { // not parallel: AllocsPerRun
-	const n = 1000
+// TestMessageWindowAmortized: a window kept at n messages allocates only
+// its chunks as it appends (a few objects per chunkRecords messages), never
+// copies messages, and holds at most two chunks more than its messages
+// fill.
+func TestMessageWindowAmortized(t *testing.T) { // not parallel: counts allocations
+	const n = 3000
 	var w messageWindow
 	for i := range 3 * n {
 		w = w.Append(testMessage(i % 49)).KeepBack(n)
 	}
 	m := testMessage(7)
-	if allocs := testing.AllocsPerRun(1000, func() { w = w.Append(m).KeepBack(n) }); allocs > 0.01 {
-		t.Errorf("%.3f allocations per append", allocs)
-	}
-	for range 3 * n { // every live message is m, since the arena's last copy
+	const chunks = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range chunks * chunkRecords {
 		w = w.Append(m).KeepBack(n)
 	}
-	size := len(m.ID) + len(m.UserID) + len(m.Username) + len(m.Message) + len(m.ClientID)
-	if w.arena.room > 3*(n+1)*size+minArena {
-		t.Errorf("the arena holds %d bytes for %d bytes of live texts", w.arena.room, n*size)
+	runtime.ReadMemStats(&after)
+	if allocs := after.Mallocs - before.Mallocs; allocs > 4*chunks {
+		t.Errorf("%d allocations for %d appends: more than 4 per chunk of %d", allocs, chunks*chunkRecords, chunkRecords)
 	}
+	if got, most := w.views(), n/chunkRecords+2; got > most {
+		t.Errorf("the window holds %d chunks for %d messages, want at most %d", got, n, most)
+	}
+	checkMessages(t, "after", w.KeepBack(3), []actions.Message{m, m, m})
 }
 
 // TestMessageWindowConcurrentForks appends to one version from many
@@ -174,7 +181,8 @@ func TestMessageWindowConcurrentForks(t *testing.T) {
 	for round := range 100 {
 		var base messageWindow
 		var want []actions.Message
-		for i := range 5 + round%7 {
+		for i := range 5 + round%7 + round%2*chunkRecords { // odd rounds: a full chunk and a few
+
 			base, want = base.Append(testMessage(i)), append(want, testMessage(i))
 		}
 		const forks = 8
