@@ -84,11 +84,8 @@ func (q *intake) take(dst []*request) (_ []*request, closed bool) {
 		}
 	}
 	from := len(dst)
-	for r := top; r != nil; {
-		next := r.link
-		r.link = nil
+	for r := top; r != nil; r = r.link { // the dispatcher clears link once answered
 		dst = append(dst, r)
-		r = next
 	}
 	added := dst[from:]
 	for i, j := 0, len(added)-1; i < j; i, j = i+1, j-1 {

@@ -39,9 +39,6 @@ func TestIntakeOrderAndClose(t *testing.T) {
 				t.Fatalf("producer %d: took push %d, want %d", p.producer, p.i, next[p.producer])
 			}
 			next[p.producer]++
-			if r.link != nil {
-				t.Fatal("a taken request still links to another")
-			}
 		}
 		if len(got) == 0 && !closed {
 			<-q.wake

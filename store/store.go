@@ -357,7 +357,7 @@ func (s *Store[S]) apply(ctx context.Context, a *actions.Action) error {
 	req := requestPool.Get().(*request)
 	req.action = a
 	if !s.intake.push(req) {
-		req.action = nil
+		*req = request{result: req.result}
 		requestPool.Put(req)
 		return ErrClosed
 	}
