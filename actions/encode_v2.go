@@ -48,7 +48,15 @@ func EncodeResumed(seq uint64, id, token string) []byte {
 // operations (each a JSON object, see AppendAddOp), in order, as the
 // change at seq: consecutive changes merge into one patch this way.
 func EncodePatch(seq uint64, ops [][]byte) []byte {
-	b := make([]byte, 0, listSize(ops)+48)
+	return AppendPatch(make([]byte, 0, PatchSize(ops)), seq, ops)
+}
+
+// PatchSize returns the most bytes EncodePatch and AppendPatch write for
+// ops.
+func PatchSize(ops [][]byte) int { return listSize(ops) + 48 }
+
+// AppendPatch appends the frame EncodePatch returns to b.
+func AppendPatch(b []byte, seq uint64, ops [][]byte) []byte {
 	b = append(b, `{"event":"patch","seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, `,"ops":`...)

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -278,6 +279,15 @@ func (w *sender) writeAll(frames []outFrame) error {
 	defer w.writeTimer.Stop()
 	sc := framesPool.Get().(*frameScratch)
 	defer sc.release()
+	// The patches go into sc.patches, grown once to hold them all, so
+	// that the payloads sliced from it stay valid.
+	size := 0
+	for _, f := range frames {
+		if f.ops != nil {
+			size += actions.PatchSize(f.ops)
+		}
+	}
+	patches := slices.Grow(sc.patches[:0], size)
 	payloads := sc.payloads[:0]
 	for i := 0; i < len(frames); {
 		if frames[i].ops == nil {
@@ -290,10 +300,12 @@ func (w *sender) writeAll(frames []outFrame) error {
 		for ; i < len(frames) && frames[i].ops != nil; i++ {
 			ops, seq = append(ops, frames[i].ops...), frames[i].seq
 		}
-		payloads = append(payloads, actions.EncodePatch(seq, ops)) // copies the ops
+		start := len(patches)
+		patches = actions.AppendPatch(patches, seq, ops) // copies the ops
+		payloads = append(payloads, patches[start:])
 		sc.ops = ops
 	}
-	sc.payloads = payloads
+	sc.payloads, sc.patches = payloads, patches
 	if w.batch != nil {
 		return w.batch.writeText(payloads)
 	}
@@ -312,11 +324,17 @@ var timerPool = sync.Pool{New: func() any {
 	return t
 }}
 
-// frameScratch is what writeAll gathers a batch of frames in; pooled, so
-// that a write allocates only its patches and an idle socket holds none.
+// frameScratch is what writeAll gathers a batch of frames in, patches
+// included; pooled, so that a write allocates nothing and an idle socket
+// holds none of it.
 type frameScratch struct {
 	payloads, ops [][]byte
+	patches       []byte
 }
+
+// maxPooledPatches bounds the patch bytes a pooled frameScratch keeps: a
+// rare large write (a long resume) does not stay in memory.
+const maxPooledPatches = 1 << 20
 
 var framesPool = sync.Pool{New: func() any { return new(frameScratch) }}
 
@@ -324,6 +342,9 @@ var framesPool = sync.Pool{New: func() any { return new(frameScratch) }}
 func (sc *frameScratch) release() {
 	clear(sc.payloads[:cap(sc.payloads)])
 	clear(sc.ops[:cap(sc.ops)])
+	if cap(sc.patches) > maxPooledPatches {
+		sc.patches = nil
+	}
 	framesPool.Put(sc)
 }
 
