@@ -30,6 +30,7 @@ type sender struct {
 	// starts again (writerEnded).
 	mu          sync.Mutex
 	queue       []outFrame
+	queueBuf    *queueBuf // where queue's array came from and goes back to; nil with no array
 	queuedBytes int
 	closeCode   websocket.StatusCode // set once: the writer closes with it
 	closeReason string
@@ -103,6 +104,10 @@ func (w *sender) enqueue(f outFrame, size int, hurry bool) {
 		}
 		return
 	}
+	if w.queueBuf == nil {
+		w.queueBuf = queuePool.Get().(*queueBuf)
+		w.queue = w.queueBuf.frames[:0]
+	}
 	w.queue = append(w.queue, f)
 	w.queuedBytes += size
 	switch {
@@ -155,15 +160,37 @@ func (w *sender) closedCode() websocket.StatusCode {
 	return w.closeCode
 }
 
-// takeQueue empties the queue and returns the frames it held; w.mu held.
-func (w *sender) takeQueue() []outFrame {
-	q := w.queue
-	w.queue, w.queuedBytes = nil, 0
+// takeQueue empties the queue and returns the frames it held, and the
+// buffer to give their array back to (see recycle); w.mu held.
+func (w *sender) takeQueue() ([]outFrame, *queueBuf) {
+	q, buf := w.queue, w.queueBuf
+	w.queue, w.queueBuf, w.queuedBytes = nil, nil, 0
 	if len(q) > 0 {
 		w.stats.left.Add(uint64(len(q)))
 	}
-	return q
+	return q, buf
 }
+
+// queueBuf holds a queue's array between uses. A busy socket would
+// otherwise grow a new queue after every write (the allocations were
+// three quarters of the server's bytes in a fan-out); pooled, an idle
+// socket holds none.
+type queueBuf struct{ frames []outFrame }
+
+var queuePool = sync.Pool{New: func() any { return new(queueBuf) }}
+
+// recycle gives the array of written frames back to the pool.
+func recycle(frames []outFrame, buf *queueBuf) {
+	if buf == nil || cap(frames) > maxPooledQueue {
+		return
+	}
+	clear(frames)
+	buf.frames = frames[:0]
+	queuePool.Put(buf)
+}
+
+// maxPooledQueue bounds the frames of a pooled queue array.
+const maxPooledQueue = 256
 
 // startWriterLocked starts a writer goroutine unless one runs or the
 // socket's writing has ended; w.mu held.
@@ -190,9 +217,11 @@ func (w *sender) writeLoop() {
 		w.mu.Unlock()
 		w.awaitMergeWindow()
 		w.mu.Lock()
-		frames, code, reason := w.takeQueue(), w.closeCode, w.closeReason
+		frames, buf := w.takeQueue()
+		code, reason := w.closeCode, w.closeReason
 		w.mu.Unlock()
 		err := w.writeAll(frames)
+		recycle(frames, buf)
 		if err != nil {
 			w.conn.CloseNow()
 		} else if code > 0 {
