@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -89,5 +90,29 @@ func TestEncodeErrorRetryAfter(t *testing.T) {
 				t.Fatalf("error = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAppendPatch: a patch appended after other bytes is the frame
+// EncodePatch returns, valid JSON, and no longer than PatchSize says.
+func TestAppendPatch(t *testing.T) {
+	t.Parallel()
+	ops := [][]byte{
+		actions.AppendAddOp(nil, "/messages/-", actions.EncodeMessage(actions.Message{ID: "m1", Message: "hi"})),
+		actions.AppendRemoveOp(nil, "/messages/0"),
+	}
+	for _, ops := range [][][]byte{ops, nil} {
+		prefix := []byte("before")
+		got := actions.AppendPatch(prefix, 18446744073709551615, ops)
+		frame := got[len(prefix):]
+		if !bytes.Equal(frame, actions.EncodePatch(18446744073709551615, ops)) {
+			t.Fatalf("AppendPatch wrote %s, EncodePatch %s", frame, actions.EncodePatch(18446744073709551615, ops))
+		}
+		if len(frame) > actions.PatchSize(ops) {
+			t.Fatalf("a patch of %d bytes, PatchSize %d", len(frame), actions.PatchSize(ops))
+		}
+		if !json.Valid(frame) || string(got[:len(prefix)]) != "before" {
+			t.Fatalf("AppendPatch wrote %s after %q", frame, got[:len(prefix)])
+		}
 	}
 }

@@ -52,8 +52,8 @@ func EncodePatch(seq uint64, ops [][]byte) []byte {
 }
 
 // PatchSize returns the most bytes EncodePatch and AppendPatch write for
-// ops.
-func PatchSize(ops [][]byte) int { return listSize(ops) + 48 }
+// ops: the list, and the frame around it with a seq of up to 20 digits.
+func PatchSize(ops [][]byte) int { return listSize(ops) + len(`{"event":"patch","seq":,"ops":}`) + 20 }
 
 // AppendPatch appends the frame EncodePatch returns to b.
 func AppendPatch(b []byte, seq uint64, ops [][]byte) []byte {
